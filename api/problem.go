@@ -1,0 +1,105 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/teamline/teamline/directory"
+)
+
+// problemBase prefixes the type URIs of Teamline's own problem types.
+const problemBase = "https://teamline.dev/problems/"
+
+// Problem is an RFC 9457 problem details document.
+type Problem struct {
+	Type   string                 `json:"type"`
+	Title  string                 `json:"title"`
+	Status int                    `json:"status"`
+	Detail string                 `json:"detail,omitempty"`
+	Errors []directory.FieldError `json:"errors,omitempty"`
+}
+
+func (p *Problem) Error() string { return fmt.Sprintf("%d %s: %s", p.Status, p.Title, p.Detail) }
+
+// newProblem makes a problem of one of Teamline's types (slug "" means
+// about:blank, whose title is the status text, RFC 9457 section 4.2.1).
+func newProblem(status int, slug, detail string, fields ...directory.FieldError) *Problem {
+	p := &Problem{Type: "about:blank", Title: http.StatusText(status), Status: status, Detail: detail, Errors: fields}
+	if slug != "" {
+		p.Type = problemBase + slug
+	}
+	return p
+}
+
+// badParam is a 400 for a wrong path or query parameter.
+func badParam(name, detail string) *Problem {
+	return newProblem(http.StatusBadRequest, "bad-parameter", fmt.Sprintf("parameter %q %s", name, detail),
+		directory.FieldError{Field: name, Detail: detail})
+}
+
+// problemFor maps any error of a handler, the service or the store to the
+// problem the client sees. It is the one place errors become statuses. The
+// second result is false for errors the client must not see the text of
+// (they become a generic 500).
+func problemFor(err error) (*Problem, bool) {
+	var p *Problem
+	var ve *directory.ValidationError
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &p):
+		return p, true
+	case errors.As(err, &ve):
+		if ve.Conflict {
+			return newProblem(http.StatusConflict, "conflict", "invalid "+ve.Object+": conflicts with existing data", ve.Fields...), true
+		}
+		return newProblem(http.StatusUnprocessableEntity, "validation", "invalid "+ve.Object, ve.Fields...), true
+	case errors.As(err, &mbe):
+		return newProblem(http.StatusRequestEntityTooLarge, "body-too-large",
+			fmt.Sprintf("the request body exceeds %d bytes", mbe.Limit)), true
+	case errors.Is(err, directory.ErrUnauthenticated):
+		return newProblem(http.StatusUnauthorized, "unauthenticated", "a valid bearer token is required"), true
+	case errors.Is(err, directory.ErrForbidden):
+		return newProblem(http.StatusForbidden, "forbidden", detailOf(err, directory.ErrForbidden)), true
+	case errors.Is(err, directory.ErrNotFound):
+		return newProblem(http.StatusNotFound, "not-found", detailOf(err, directory.ErrNotFound)), true
+	case errors.Is(err, directory.ErrConflict):
+		return newProblem(http.StatusConflict, "conflict", detailOf(err, directory.ErrConflict)), true
+	case errors.Is(err, context.DeadlineExceeded):
+		return newProblem(http.StatusServiceUnavailable, "", "the request took too long; try again"), false
+	}
+	return newProblem(http.StatusInternalServerError, "", "internal error"), false
+}
+
+// detailOf is the message of a wrapped sentinel without the sentinel's own
+// text ("forbidden: only managers may add users" -> "only managers may add
+// users").
+func detailOf(err, sentinel error) string {
+	return strings.TrimPrefix(err.Error(), sentinel.Error()+": ")
+}
+
+// fail writes the problem for err. Errors whose text must not reach the
+// client are logged with the request id, which the client can quote.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	p, public := problemFor(err)
+	if !public {
+		id := requestID(r.Context())
+		s.log.Error("request failed", "request_id", id, "method", r.Method, "route", routeOf(r.Context()), "err", err)
+		p.Detail += "; quote request id " + id + " when reporting it"
+	}
+	writeProblem(w, p)
+}
+
+// writeProblem writes p as application/problem+json.
+func writeProblem(w http.ResponseWriter, p *Problem) {
+	h := w.Header()
+	h.Set("Content-Type", "application/problem+json")
+	if p.Status == http.StatusUnauthorized && h.Get("WWW-Authenticate") == "" {
+		h.Set("WWW-Authenticate", `Bearer realm="teamline"`)
+	}
+	w.WriteHeader(p.Status)
+	_ = json.NewEncoder(w).Encode(p)
+}

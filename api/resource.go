@@ -1,0 +1,108 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+)
+
+// readOnly are fields clients cannot set: a body may carry them (a GET
+// response sent back as it is), they are ignored.
+var readOnly = []string{"id", "created_at", "updated_at"}
+
+// resource is the CRUD of one kind of directory object over the service:
+// POST creates, GET/PATCH/DELETE /{id} read, change and remove.
+type resource[T any] struct {
+	s        *Server
+	path     string // "/api/v1/users"
+	readOnly []string
+	id       func(T) int64
+	get      func(context.Context, int64) (T, error)
+	create   func(context.Context, T) (T, error)
+	update   func(context.Context, T) (T, error)
+	delete   func(context.Context, int64) error
+}
+
+// register adds the item routes and the list handler.
+func (c resource[T]) register(list apiFunc) {
+	c.s.api("GET "+c.path, list)
+	c.s.api("POST "+c.path, c.handleCreate)
+	c.s.api("GET "+c.path+"/{id}", c.handleGet)
+	c.s.api("PATCH "+c.path+"/{id}", c.handlePatch)
+	c.s.api("DELETE "+c.path+"/{id}", c.handleDelete)
+}
+
+func (c resource[T]) handleGet(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	v, err := c.get(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, v)
+}
+
+func (c resource[T]) handleCreate(w http.ResponseWriter, r *http.Request) error {
+	body, err := c.s.readBody(w, r)
+	if err != nil {
+		return err
+	}
+	var v T
+	if err := decodeInto(body, &v, c.readOnly...); err != nil {
+		return err
+	}
+	v, err = c.create(r.Context(), v)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", c.path+"/"+strconv.FormatInt(c.id(v), 10))
+	return writeJSON(w, http.StatusCreated, v)
+}
+
+// handlePatch loads the stored object through the service (so agents patch
+// only what they may see) and applies the body on top of it.
+func (c resource[T]) handlePatch(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	body, err := c.s.readBody(w, r)
+	if err != nil {
+		return err
+	}
+	v, err := c.get(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	if err := decodeInto(body, &v, c.readOnly...); err != nil {
+		return err
+	}
+	v, err = c.update(r.Context(), v)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, v)
+}
+
+func (c resource[T]) handleDelete(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	if err := c.delete(r.Context(), id); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// pathID reads the {id} of an item path.
+func pathID(r *http.Request) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id < 1 {
+		return 0, badParam("id", "must be a positive integer")
+	}
+	return id, nil
+}

@@ -1,0 +1,123 @@
+package api
+
+import (
+	"log/slog"
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/teamline/teamline/directory"
+)
+
+// DefaultMaxBodyBytes bounds a request body unless WithMaxBodyBytes says
+// otherwise.
+const DefaultMaxBodyBytes int64 = 1 << 20
+
+// Server serves the HTTP API over a directory service.
+type Server struct {
+	svc      *directory.Service
+	log      *slog.Logger
+	maxBody  int64
+	gatherer prometheus.Gatherer
+	reg      prometheus.Registerer
+	version  string
+	metrics  *metrics
+	mux      *http.ServeMux
+}
+
+// Option configures a Server.
+type Option func(*Server)
+
+// WithLogger sets the logger (default: discard).
+func WithLogger(l *slog.Logger) Option { return func(s *Server) { s.log = l } }
+
+// WithMaxBodyBytes bounds request bodies (default 1 MiB); larger ones get 413.
+func WithMaxBodyBytes(n int64) Option { return func(s *Server) { s.maxBody = n } }
+
+// WithGatherer sets what /metrics exposes (default prometheus.DefaultGatherer).
+func WithGatherer(g prometheus.Gatherer) Option { return func(s *Server) { s.gatherer = g } }
+
+// WithRegisterer registers the HTTP metrics (teamline_http_requests_total,
+// teamline_http_request_duration_seconds) with r. Without it they are
+// counted but registered nowhere.
+func WithRegisterer(r prometheus.Registerer) Option { return func(s *Server) { s.reg = r } }
+
+// WithVersion sets the version /healthz reports.
+func WithVersion(v string) Option { return func(s *Server) { s.version = v } }
+
+// New returns a Server over svc.
+func New(svc *directory.Service, opts ...Option) *Server {
+	s := &Server{
+		svc:      svc,
+		log:      slog.New(slog.DiscardHandler),
+		maxBody:  DefaultMaxBodyBytes,
+		gatherer: prometheus.DefaultGatherer,
+		mux:      http.NewServeMux(),
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	if s.maxBody <= 0 {
+		s.maxBody = DefaultMaxBodyBytes
+	}
+	s.metrics = newMetrics(s.reg, s.log)
+	s.routes()
+	return s
+}
+
+// Handler returns the HTTP handler: every route behind the request-id,
+// logging, metrics and recovery middleware.
+func (s *Server) Handler() http.Handler { return s.middleware(s.mux) }
+
+// routes registers every endpoint. Patterns are the route label of the
+// metrics, so they never carry raw paths.
+func (s *Server) routes() {
+	s.open("GET /healthz", s.healthz)
+	s.mux.Handle("GET /metrics", s.tag("GET /metrics",
+		promhttp.HandlerFor(s.gatherer, promhttp.HandlerOpts{ErrorLog: slogErrorLog{s.log}})))
+
+	s.users()
+	s.numbers()
+	s.leads()
+	s.rules()
+	s.settings()
+	s.tokens()
+}
+
+// apiFunc is an API handler; a returned error becomes a problem document.
+type apiFunc func(w http.ResponseWriter, r *http.Request) error
+
+// open registers a handler that needs no authentication.
+func (s *Server) open(pattern string, h apiFunc) {
+	s.mux.Handle(pattern, s.tag(pattern, s.errors(h)))
+}
+
+// api registers a handler behind bearer-token authentication.
+func (s *Server) api(pattern string, h apiFunc) {
+	s.mux.Handle(pattern, s.tag(pattern, s.authenticate(s.errors(h))))
+}
+
+// errors turns a handler's error into a problem response.
+func (s *Server) errors(h apiFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			s.fail(w, r, err)
+		}
+	})
+}
+
+// tag records the matched pattern for logs and metrics.
+func (s *Server) tag(pattern string, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if info := infoFrom(r.Context()); info != nil {
+			info.route = pattern
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// slogErrorLog adapts slog to promhttp's error logger.
+type slogErrorLog struct{ l *slog.Logger }
+
+func (e slogErrorLog) Println(v ...any) { e.l.Error("metrics", "err", v) }

@@ -1,0 +1,190 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/teamline/teamline/api"
+	"github.com/teamline/teamline/config"
+	"github.com/teamline/teamline/sip"
+)
+
+// adminTokenFile is where the first start leaves the admin's API token.
+const adminTokenFile = "admin-token"
+
+// httpShutdownTimeout bounds how long in-flight API requests may finish.
+const httpShutdownTimeout = 10 * time.Second
+
+func cmdServe(ctx context.Context, args []string, c *cli) error {
+	fs := newFlags("serve", c)
+	cfgPath := configFlag(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	a, err := openApp(ctx, *cfgPath, c)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	v, rev := buildVersion()
+	a.log.Info("teamline starting", "version", v, "commit", rev, "data_dir", absPath(a.cfg.DataDir), "database", a.dbDescription())
+
+	if err := a.bootstrap(ctx); err != nil {
+		return err
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		collectors.NewDBStatsCollector(a.store.DB(), a.store.Driver()),
+		buildInfo(v, rev),
+	)
+
+	sipSrv, err := newSIPServer(a, a.cfg)
+	if err != nil {
+		return err
+	}
+	reg.MustRegister(sipSrv.Collectors()...)
+
+	handler := api.New(a.dir,
+		api.WithLogger(a.log),
+		api.WithMaxBodyBytes(a.cfg.HTTP.MaxBodyBytes),
+		api.WithGatherer(reg),
+		api.WithRegisterer(reg),
+		api.WithVersion(v),
+	).Handler()
+	ln, err := net.Listen("tcp", a.cfg.HTTP.Listen)
+	if err != nil {
+		return fmt.Errorf("http: %w", err)
+	}
+	httpSrv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       time.Duration(a.cfg.HTTP.ReadTimeout),
+		WriteTimeout:      time.Duration(a.cfg.HTTP.WriteTimeout),
+		IdleTimeout:       2 * time.Minute,
+	}
+	a.log.Info("http listening", "addr", ln.Addr().String(), "api", "http://"+ln.Addr().String()+"/api/v1", "health", "http://"+ln.Addr().String()+"/healthz")
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, 2)
+	go func() {
+		if err := httpSrv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			errc <- fmt.Errorf("http: %w", err)
+			return
+		}
+		errc <- nil
+	}()
+	go func() {
+		errc <- sipSrv.Run(ctx)
+	}()
+	go func() {
+		select {
+		case <-sipSrv.Ready():
+			if ok, why := a.dir.TelephonyEnabled(ctx); !ok {
+				a.log.Warn("calls are refused until the directory is ready", "reason", why,
+					"fix", "add a buyer role number: teamline number add --kind role --role buyer --number NUMBER")
+			}
+		case <-ctx.Done():
+		}
+	}()
+
+	// Run until a signal or a server fails; then stop both.
+	var first error
+	received := 0
+	select {
+	case <-ctx.Done():
+	case first = <-errc:
+		received++
+	}
+	a.log.Info("teamline stopping")
+	cancel()
+	sctx, scancel := context.WithTimeout(context.Background(), httpShutdownTimeout)
+	defer scancel()
+	if err := httpSrv.Shutdown(sctx); err != nil {
+		a.log.Warn("http shutdown", "err", err)
+	}
+	for ; received < cap(errc); received++ {
+		if err := <-errc; err != nil && first == nil {
+			first = err
+		}
+	}
+	if first == nil {
+		a.log.Info("teamline stopped")
+	}
+	return first
+}
+
+// newSIPServer builds the SIP server from the config.
+func newSIPServer(a *app, cfg config.Config) (*sip.Server, error) {
+	var ls []sip.Listener
+	opts := []sip.Option{sip.WithUserAgent(cfg.SIP.UserAgent), sip.WithRealm(cfg.SIP.Realm)}
+	if cfg.SIP.Advertise != "" {
+		opts = append(opts, sip.WithAdvertise(cfg.SIP.Advertise))
+	}
+	for _, l := range cfg.SIP.Listen {
+		ls = append(ls, sip.Listener{Transport: l.Transport, Address: l.Address})
+		if l.Transport == "tls" {
+			opts = append(opts, sip.WithTLS(l.TLSCert, l.TLSKey))
+		}
+	}
+	return sip.NewServer(a.log, ls, sip.TelephonyFunc(a.dir.TelephonyEnabled), opts...)
+}
+
+// bootstrap makes the first start usable: it creates the primary manager
+// "admin" and writes an API token for it to a file only the owner can
+// read. The token never goes to the log.
+func (a *app) bootstrap(ctx context.Context) error {
+	secret, created, err := a.dir.Bootstrap(ctx)
+	if err != nil {
+		return fmt.Errorf("first start: %w", err)
+	}
+	path := filepath.Join(a.cfg.DataDir, adminTokenFile)
+	if !created {
+		if _, err := os.Stat(path); err == nil {
+			a.log.Info("an admin API token from the first start is waiting; read it and delete the file", "file", absPath(path))
+		}
+		a.log.Info("to get an API token", "run", "teamline token create --user USERNAME --name NAME")
+		return nil
+	}
+	if err := os.MkdirAll(a.cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("first start: %w", err)
+	}
+	if err := os.WriteFile(path, []byte(secret+"\n"), 0o600); err != nil {
+		return fmt.Errorf("first start: writing the admin token: %w", err)
+	}
+	a.log.Info("first start: created the primary manager \"admin\" and an API token for it",
+		"token_file", absPath(path),
+		"use", "curl -H \"Authorization: Bearer $(cat "+path+")\" http://"+a.cfg.HTTP.Listen+"/api/v1/users/me")
+	return nil
+}
+
+// buildInfo is the teamline_build_info gauge: 1, labelled with the build.
+func buildInfo(version, commit string) prometheus.Collector {
+	g := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name:        "teamline_build_info",
+		Help:        "Build of the running gateway; always 1.",
+		ConstLabels: prometheus.Labels{"version": version, "commit": commit, "goversion": runtime.Version()},
+	})
+	g.Set(1)
+	return g
+}
+
+func absPath(p string) string {
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
+}

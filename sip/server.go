@@ -1,0 +1,294 @@
+package sip
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/emiago/sipgo"
+	gosip "github.com/emiago/sipgo/sip"
+)
+
+// Server is the SIP side of the gateway: its listeners, sipgo's transport and
+// transaction layers on them, and the request handlers. Create it with
+// NewServer, start it with Run; a Server runs once.
+type Server struct {
+	log       *slog.Logger
+	tel       Telephony
+	opts      options
+	listeners []Listener
+	tlsConf   *tls.Config
+
+	ua      *sipgo.UserAgent
+	srv     *sipgo.Server
+	metrics *metrics
+	methods map[gosip.RequestMethod]methodHandler
+	flight  inflight
+
+	started atomic.Bool
+	ready   chan struct{}
+
+	mu      sync.Mutex
+	addrs   []Listener
+	clients map[string]*sipgo.Client // by transport; see boundListener.clientOptions
+}
+
+// NewServer checks the listeners and options and prepares the server; it
+// binds nothing (Run does). tel is asked on every INVITE whether calls are
+// taken. A nil log discards logs.
+func NewServer(log *slog.Logger, listeners []Listener, tel Telephony, opts ...Option) (*Server, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if tel == nil {
+		return nil, errors.New("sip: NewServer needs a Telephony")
+	}
+	if len(listeners) == 0 {
+		return nil, errors.New("sip: no listeners")
+	}
+	s := &Server{
+		log:     log,
+		tel:     tel,
+		opts:    options{userAgent: DefaultUserAgent},
+		metrics: newMetrics(),
+		ready:   make(chan struct{}),
+		clients: make(map[string]*sipgo.Client),
+	}
+	for _, o := range opts {
+		if err := o(&s.opts); err != nil {
+			return nil, err
+		}
+	}
+	needTLS := false
+	for _, l := range listeners {
+		n, err := l.normalize()
+		if err != nil {
+			return nil, err
+		}
+		if slices.Contains(s.listeners, n) {
+			return nil, fmt.Errorf("sip: listener %s given twice", n)
+		}
+		s.listeners = append(s.listeners, n)
+		needTLS = needTLS || n.Transport == "tls"
+	}
+	if needTLS {
+		if s.opts.certFile == "" {
+			return nil, errors.New("sip: a tls listener needs a certificate: use WithTLS")
+		}
+		cert, err := tls.LoadX509KeyPair(s.opts.certFile, s.opts.keyFile)
+		if err != nil {
+			return nil, fmt.Errorf("sip: tls certificate: %w", err)
+		}
+		s.tlsConf = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	if err := s.newUA(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// newUA builds the sipgo user agent and server and registers the handlers.
+func (s *Server) newUA() error {
+	sipgoLog := newSipgoLogger(s.log)
+	domain := s.opts.realm
+	if domain == "" {
+		domain = s.opts.advertise
+	}
+	if domain == "" {
+		domain = "localhost"
+	}
+	ua, err := sipgo.NewUA(
+		sipgo.WithUserAgent(s.opts.userAgent),
+		sipgo.WithUserAgentHostname(domain),
+		sipgo.WithUserAgentTransportLayerOptions(gosip.WithTransportLayerLogger(sipgoLog)),
+		sipgo.WithUserAgentTransactionLayerOptions(
+			gosip.WithTransactionLayerLogger(sipgoLog),
+			// Retransmitted final responses to transactions already gone;
+			// sipgo's default logs them at Info through the global logger.
+			gosip.WithTransactionLayerUnhandledResponseHandler(func(r *gosip.Response) {
+				s.log.Debug("sip response without transaction", "call_id", callID(r), "status", r.StatusCode)
+			}),
+		),
+	)
+	if err != nil {
+		return fmt.Errorf("sip: user agent: %w", err)
+	}
+	srv, err := sipgo.NewServer(ua, sipgo.WithServerLogger(sipgoLog))
+	if err != nil {
+		_ = ua.Close()
+		return fmt.Errorf("sip: server: %w", err)
+	}
+	s.ua, s.srv = ua, srv
+	s.methods = s.methodTable()
+	for m := range s.methods {
+		srv.OnRequest(m, s.serveRequest)
+	}
+	srv.OnAck(s.serveAck)
+	srv.OnNoRoute(s.serveRequest) // unknown methods: 405
+	return nil
+}
+
+// Run binds all listeners, serves until ctx is cancelled, then shuts down and
+// returns nil. It returns an error naming the transport and address if a
+// listener cannot be bound (port in use, address not on this host), and the
+// error of a listener that fails while serving. When Run returns, every
+// socket is closed and no goroutine of the server is left.
+func (s *Server) Run(ctx context.Context) error {
+	if !s.started.CompareAndSwap(false, true) {
+		return errors.New("sip: server already started")
+	}
+	// Closing the user agent ends sipgo's transactions and closes
+	// connections accepted on TCP/TLS; it runs after the listeners stop.
+	defer s.ua.Close()
+	if ctx.Err() != nil {
+		return nil // cancelled before it started: nothing to serve
+	}
+
+	bound, err := s.bindAll(ctx)
+	if err != nil {
+		return err
+	}
+	if err := s.newClients(bound); err != nil {
+		closeAll(bound)
+		return err
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	s.flight.open(ctx)
+
+	errc := make(chan error, len(bound))
+	var wg sync.WaitGroup
+	for _, b := range bound {
+		wg.Go(func() {
+			err := b.serve(s.srv)
+			if ctx.Err() != nil {
+				return // we closed it
+			}
+			// sipgo's UDP serve returns nil on a read error: any return
+			// before shutdown is a dead listener.
+			if err == nil {
+				err = errors.New("serve returned")
+			}
+			errc <- fmt.Errorf("sip: %s listener %s stopped: %w", b.Transport, b.Address, err)
+		})
+	}
+	runErr := s.awaitServing(ctx, bound, errc)
+	if runErr == nil && ctx.Err() == nil {
+		close(s.ready)
+		select {
+		case <-ctx.Done():
+		case runErr = <-errc:
+		}
+	}
+	// Order matters: stop taking new packets and connections, let requests
+	// in progress finish (they see ctx cancelled), then close sipgo (deferred).
+	cancel()
+	closeAll(bound)
+	wg.Wait()
+	s.flight.closeAndWait()
+	s.log.Info("sip stopped")
+	return runErr
+}
+
+// awaitServing waits until sipgo serves every listener, so that Ready means
+// requests can be sent as well as received. It returns early on a listener
+// error or when ctx is done.
+func (s *Server) awaitServing(ctx context.Context, bound []*boundListener, errc <-chan error) error {
+	for _, b := range bound {
+		select {
+		case <-b.serving:
+			s.log.Info("sip listening", "transport", b.Transport, "address", b.Address, "advertise", s.opts.advertise)
+		case err := <-errc:
+			return err
+		case <-ctx.Done():
+			return nil
+		}
+	}
+	return nil
+}
+
+// bindAll binds every listener or none.
+func (s *Server) bindAll(ctx context.Context) ([]*boundListener, error) {
+	bound := make([]*boundListener, 0, len(s.listeners))
+	addrs := make([]Listener, 0, len(s.listeners))
+	for _, l := range s.listeners {
+		b, err := bind(ctx, l, s.tlsConf)
+		if err != nil {
+			closeAll(bound)
+			return nil, err
+		}
+		bound = append(bound, b)
+		addrs = append(addrs, b.Listener)
+	}
+	s.mu.Lock()
+	s.addrs = addrs
+	s.mu.Unlock()
+	return bound, nil
+}
+
+func closeAll(bound []*boundListener) {
+	for _, b := range bound {
+		_ = b.close()
+	}
+}
+
+// newClients creates the sipgo client for each transport, bound to the
+// first listener of that transport.
+func (s *Server) newClients(bound []*boundListener) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, b := range bound {
+		if _, ok := s.clients[b.Transport]; ok {
+			continue
+		}
+		opts, err := b.clientOptions(s.opts.advertise)
+		if err != nil {
+			return fmt.Errorf("sip: client for %s: %w", b.Listener, err)
+		}
+		opts = append(opts, sipgo.WithClientLogger(newSipgoLogger(s.log)))
+		c, err := sipgo.NewClient(s.ua, opts...)
+		if err != nil {
+			return fmt.Errorf("sip: client for %s: %w", b.Listener, err)
+		}
+		s.clients[b.Transport] = c
+	}
+	return nil
+}
+
+// client returns the client that sends requests over transport ("udp",
+// "tcp", "tls"), or nil before Run or without such a listener. The B2BUA's
+// outgoing legs will use it.
+func (s *Server) client(transport string) *sipgo.Client {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.clients[transport]
+}
+
+// Ready is closed once Run has bound every listener and sipgo serves them:
+// requests can then be received and sent.
+func (s *Server) Ready() <-chan struct{} { return s.ready }
+
+// Addrs returns the bound listeners, with port 0 resolved to the real port;
+// nil before Run has bound them.
+func (s *Server) Addrs() []Listener {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.addrs)
+}
+
+// Addr returns the first bound address of transport ("udp", "tcp", "tls"),
+// or "" if there is none (yet).
+func (s *Server) Addr(transport string) string {
+	for _, l := range s.Addrs() {
+		if l.Transport == transport {
+			return l.Address
+		}
+	}
+	return ""
+}

@@ -1,0 +1,180 @@
+-- The directory: users, numbers, leads, routing rules, settings, API tokens.
+-- Keep in step with ../sqlite/00001_directory.sql: same tables, columns, keys
+-- and limits. utf8mb4_bin makes comparisons and unique keys byte-exact like
+-- SQLite's BINARY collation (except that it pads trailing spaces; the store
+-- re-checks key lookups in Go). Times are UTC DATETIME(6) written by the store.
+
+-- +goose Up
+CREATE TABLE users (
+    id                BIGINT       NOT NULL AUTO_INCREMENT,
+    username          VARCHAR(255) NOT NULL,
+    name              TEXT         NOT NULL,
+    email             TEXT         NOT NULL,
+    role              VARCHAR(64)  NOT NULL,
+    cell_phone        VARCHAR(32)  NOT NULL,
+    cell_verified     BOOLEAN      NOT NULL,
+    dialer_access     BOOLEAN      NOT NULL,
+    default_number_id BIGINT       NULL,
+    sip_realm         VARCHAR(255) NULL,
+    sip_ha1_md5       VARCHAR(128) NULL,
+    sip_ha1_sha256    VARCHAR(128) NULL,
+    created_at        DATETIME(6)  NOT NULL,
+    updated_at        DATETIME(6)  NOT NULL,
+    PRIMARY KEY (id),
+    UNIQUE KEY users_username (username),
+    KEY users_default_number (default_number_id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+CREATE TABLE numbers (
+    id         BIGINT       NOT NULL AUTO_INCREMENT,
+    e164       VARCHAR(32)  NOT NULL,
+    kind       VARCHAR(32)  NOT NULL,
+    role       VARCHAR(64)  NOT NULL,
+    owner_id   BIGINT       NULL,
+    label      TEXT         NOT NULL,
+    trunk      VARCHAR(255) NOT NULL,
+    created_at DATETIME(6)  NOT NULL,
+    updated_at DATETIME(6)  NOT NULL,
+    PRIMARY KEY (id),
+    UNIQUE KEY numbers_e164 (e164),
+    KEY numbers_owner (owner_id),
+    KEY numbers_kind_role (kind, role),
+    CONSTRAINT numbers_owner_fk FOREIGN KEY (owner_id) REFERENCES users (id) ON DELETE RESTRICT
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+ALTER TABLE users ADD CONSTRAINT users_default_number_fk
+    FOREIGN KEY (default_number_id) REFERENCES numbers (id) ON DELETE SET NULL;
+
+CREATE TABLE leads (
+    id            BIGINT      NOT NULL AUTO_INCREMENT,
+    name          TEXT        NOT NULL,
+    name_fold     TEXT        NOT NULL,
+    email         TEXT        NOT NULL,
+    source        TEXT        NOT NULL,
+    type          VARCHAR(32) NOT NULL,
+    price_min     BIGINT      NOT NULL,
+    price_max     BIGINT      NOT NULL,
+    city          TEXT        NOT NULL,
+    county        TEXT        NOT NULL,
+    neighborhood  TEXT        NOT NULL,
+    postal_code   TEXT        NOT NULL,
+    property_type TEXT        NOT NULL,
+    site          TEXT        NOT NULL,
+    region        TEXT        NOT NULL,
+    created_at    DATETIME(6) NOT NULL,
+    updated_at    DATETIME(6) NOT NULL,
+    PRIMARY KEY (id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+CREATE TABLE lead_phones (
+    lead_id  BIGINT      NOT NULL,
+    position INT         NOT NULL,
+    e164     VARCHAR(32) NOT NULL,
+    PRIMARY KEY (lead_id, position),
+    UNIQUE KEY lead_phones_e164 (e164),
+    CONSTRAINT lead_phones_lead_fk FOREIGN KEY (lead_id) REFERENCES leads (id) ON DELETE CASCADE
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+CREATE TABLE lead_tags (
+    lead_id  BIGINT NOT NULL,
+    position INT    NOT NULL,
+    tag      TEXT   NOT NULL,
+    PRIMARY KEY (lead_id, position),
+    CONSTRAINT lead_tags_lead_fk FOREIGN KEY (lead_id) REFERENCES leads (id) ON DELETE CASCADE
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+CREATE TABLE lead_agents (
+    lead_id BIGINT      NOT NULL,
+    role    VARCHAR(64) NOT NULL,
+    user_id BIGINT      NOT NULL,
+    PRIMARY KEY (lead_id, role),
+    KEY lead_agents_user (user_id),
+    CONSTRAINT lead_agents_lead_fk FOREIGN KEY (lead_id) REFERENCES leads (id) ON DELETE CASCADE,
+    CONSTRAINT lead_agents_user_fk FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+CREATE TABLE rules (
+    id            BIGINT       NOT NULL AUTO_INCREMENT,
+    name          VARCHAR(255) NOT NULL,
+    position      INT          NOT NULL,
+    active        BOOLEAN      NOT NULL,
+    catch_all     BOOLEAN      NOT NULL,
+    distribution  VARCHAR(32)  NOT NULL,
+    claim_timeout INT          NOT NULL,
+    price_min     BIGINT       NULL,
+    price_max     BIGINT       NULL,
+    created_at    DATETIME(6)  NOT NULL,
+    updated_at    DATETIME(6)  NOT NULL,
+    PRIMARY KEY (id),
+    UNIQUE KEY rules_name (name),
+    KEY rules_position (position, id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+CREATE TABLE rule_criteria (
+    rule_id  BIGINT      NOT NULL,
+    type     VARCHAR(32) NOT NULL,
+    position INT         NOT NULL,
+    value    TEXT        NOT NULL,
+    PRIMARY KEY (rule_id, type, position),
+    CONSTRAINT rule_criteria_rule_fk FOREIGN KEY (rule_id) REFERENCES rules (id) ON DELETE CASCADE
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+CREATE TABLE rule_windows (
+    rule_id    BIGINT      NOT NULL,
+    position   INT         NOT NULL,
+    days       TEXT        NOT NULL,
+    start_hhmm VARCHAR(16) NOT NULL,
+    end_hhmm   VARCHAR(16) NOT NULL,
+    PRIMARY KEY (rule_id, position),
+    CONSTRAINT rule_windows_rule_fk FOREIGN KEY (rule_id) REFERENCES rules (id) ON DELETE CASCADE
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+CREATE TABLE rule_agents (
+    rule_id         BIGINT      NOT NULL,
+    kind            VARCHAR(16) NOT NULL,
+    position        INT         NOT NULL,
+    user_id         BIGINT      NOT NULL,
+    leads_per_round INT         NOT NULL,
+    PRIMARY KEY (rule_id, kind, position),
+    UNIQUE KEY rule_agents_user_once (rule_id, kind, user_id),
+    KEY rule_agents_user (user_id),
+    CONSTRAINT rule_agents_rule_fk FOREIGN KEY (rule_id) REFERENCES rules (id) ON DELETE CASCADE,
+    CONSTRAINT rule_agents_user_fk FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE RESTRICT
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+CREATE TABLE account_settings (
+    id         INT         NOT NULL,
+    doc        MEDIUMTEXT  NOT NULL,
+    updated_at DATETIME(6) NOT NULL,
+    PRIMARY KEY (id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+CREATE TABLE api_tokens (
+    id           BIGINT       NOT NULL AUTO_INCREMENT,
+    name         TEXT         NOT NULL,
+    user_id      BIGINT       NOT NULL,
+    prefix       VARCHAR(32)  NOT NULL,
+    token_hash   VARCHAR(128) NOT NULL,
+    created_at   DATETIME(6)  NOT NULL,
+    last_used_at DATETIME(6)  NULL,
+    expires_at   DATETIME(6)  NULL,
+    PRIMARY KEY (id),
+    UNIQUE KEY api_tokens_hash (token_hash),
+    KEY api_tokens_user (user_id),
+    CONSTRAINT api_tokens_user_fk FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+-- +goose Down
+DROP TABLE api_tokens;
+DROP TABLE account_settings;
+DROP TABLE rule_agents;
+DROP TABLE rule_windows;
+DROP TABLE rule_criteria;
+DROP TABLE rules;
+DROP TABLE lead_agents;
+DROP TABLE lead_tags;
+DROP TABLE lead_phones;
+DROP TABLE leads;
+ALTER TABLE users DROP FOREIGN KEY users_default_number_fk;
+DROP TABLE numbers;
+DROP TABLE users;

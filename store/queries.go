@@ -1,0 +1,201 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/teamline/teamline/directory"
+)
+
+// querier is what *sql.DB and *sql.Tx have in common, so every query is
+// written once and runs inside or outside a transaction.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// queries implements directory.Queries on a querier.
+type queries struct {
+	q querier
+	// db is set outside a transaction: multi-statement writes then open
+	// their own (see atomic). Inside InTx it is nil.
+	db  *sql.DB
+	now func() time.Time
+}
+
+var _ directory.Queries = (*queries)(nil)
+
+// The directory service stamps CreatedAt and UpdatedAt with its own clock;
+// the store keeps what it is given and uses its clock only for zero times.
+
+// createStamps returns the created and updated times of a new row.
+func (q *queries) createStamps(created, updated time.Time) (time.Time, time.Time) {
+	if created.IsZero() {
+		created = q.now()
+	}
+	if updated.IsZero() {
+		updated = created
+	}
+	return dbTime(created), dbTime(updated)
+}
+
+// updateStamp returns the updated time of a changed row.
+func (q *queries) updateStamp(updated time.Time) time.Time {
+	if updated.IsZero() {
+		updated = q.now()
+	}
+	return dbTime(updated)
+}
+
+// atomic runs fn in a transaction: the caller's (InTx) or a new one.
+func (q *queries) atomic(ctx context.Context, fn func(*queries) error) error {
+	if q.db == nil {
+		return fn(q)
+	}
+	return runTx(ctx, q.db, q.now, fn)
+}
+
+// InTx runs fn in one transaction, committed if fn returns nil.
+func (s *Store) InTx(ctx context.Context, fn func(q directory.Queries) error) error {
+	return runTx(ctx, s.db, s.now, func(q *queries) error { return fn(q) })
+}
+
+func runTx(ctx context.Context, db *sql.DB, now func() time.Time, fn func(*queries) error) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: begin: %w", err)
+	}
+	done := false
+	defer func() {
+		if !done { // fn panicked
+			_ = tx.Rollback()
+		}
+	}()
+	err = fn(&queries{q: tx, now: now})
+	done = true
+	if err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: commit: %w", err)
+	}
+	return nil
+}
+
+// mustAffect turns "no row matched" into ErrNotFound. On MySQL it relies on
+// clientFoundRows (matched, not changed, rows), which Open sets.
+func mustAffect(res sql.Result, what string) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("store: %s: %w", what, err)
+	}
+	if n == 0 {
+		return notFound("%s", what)
+	}
+	return nil
+}
+
+// exact is a condition that col equals ? exactly, with its two args. On
+// MySQL "=" pads trailing spaces ('a' = 'a '); LIKE does not, and on SQLite
+// "=" is already exact (its LIKE alone would ignore ASCII case). Together
+// they give the same exact match on both, and "=" still uses the index.
+func exact(col, v string) (string, []any) {
+	return "(" + col + " = ? AND " + col + " LIKE ? ESCAPE '!')", []any{v, likeEscape(v)}
+}
+
+// likeEscape quotes LIKE's wildcards with '!' (not '\', which MySQL string
+// literals would swallow), so the pattern matches v literally.
+func likeEscape(v string) string {
+	return likeEscaper.Replace(v)
+}
+
+var likeEscaper = strings.NewReplacer("!", "!!", "%", "!%", "_", "!_")
+
+// lookupID returns the id column of table where col equals key exactly.
+func (q *queries) lookupID(ctx context.Context, table, col, key string) (int64, bool, error) {
+	cond, args := exact(col, key)
+	var id int64
+	err := q.q.QueryRowContext(ctx, `SELECT id FROM `+table+` WHERE `+cond, args...).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, err
+	}
+	return id, true, nil
+}
+
+// userID maps a username to its row ID (ErrNotFound naming it).
+func (q *queries) userID(ctx context.Context, username string) (int64, error) {
+	id, ok, err := q.lookupID(ctx, "users", "username", username)
+	if err != nil {
+		return 0, fmt.Errorf("store: find user %q: %w", username, err)
+	}
+	if !ok {
+		return 0, notFound("user %q", username)
+	}
+	return id, nil
+}
+
+// numberID maps an E.164 number to its row ID (ErrNotFound naming it).
+func (q *queries) numberID(ctx context.Context, e164 string) (int64, error) {
+	id, ok, err := q.lookupID(ctx, "numbers", "e164", e164)
+	if err != nil {
+		return 0, fmt.Errorf("store: find number %q: %w", e164, err)
+	}
+	if !ok {
+		return 0, notFound("number %q", e164)
+	}
+	return id, nil
+}
+
+// inBatch is how many IDs go into one IN (...) list: far below SQLite's
+// 32766 and MySQL's 65535 placeholders.
+const inBatch = 500
+
+// forBatches calls fn with "?, ?, ..." and the args for each batch of ids.
+func forBatches(ids []int64, fn func(placeholders string, args []any) error) error {
+	for len(ids) > 0 {
+		n := min(len(ids), inBatch)
+		args := make([]any, n)
+		for i, id := range ids[:n] {
+			args[i] = id
+		}
+		if err := fn(placeholders(n), args); err != nil {
+			return err
+		}
+		ids = ids[n:]
+	}
+	return nil
+}
+
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+// pageSQL appends the ORDER BY and LIMIT of a page to a query whose WHERE
+// already holds "<col> > ?".
+func pageSQL(query, col string, p directory.Page, args []any) (string, []any) {
+	query += " ORDER BY " + col
+	if p.Limit > 0 {
+		query += " LIMIT ?"
+		args = append(args, p.Limit)
+	}
+	return query, args
+}
+
+// nullID is NULL for 0.
+func nullID(id int64) any {
+	if id == 0 {
+		return nil
+	}
+	return id
+}
+
+func isNotFound(err error) bool { return errors.Is(err, directory.ErrNotFound) }
