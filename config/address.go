@@ -9,8 +9,8 @@ import (
 )
 
 // checkHostPort checks a "host:port" address: port 1..65535, host an IP or a host name; an empty host is
-// allowed only when hostOptional (listen addresses: all interfaces). The error is a reason that quotes
-// the address.
+// allowed only when hostOptional (listen addresses: all interfaces), and so is port 0 (listen on a free
+// port the kernel picks; the log says which). The error is a reason that quotes the address.
 func checkHostPort(addr string, hostOptional bool) error {
 	if addr == "" {
 		return fmt.Errorf("is empty (want host:port)")
@@ -23,7 +23,8 @@ func checkHostPort(addr string, hostOptional bool) error {
 		}
 		return fmt.Errorf("%q: %s", addr, reason)
 	}
-	if err := checkPort(port); err != nil {
+	freePort := hostOptional && port == "0" // tests and throwaway instances
+	if err := checkPort(port); err != nil && !freePort {
 		return fmt.Errorf("%q: %w", addr, err)
 	}
 	if host == "" {

@@ -95,7 +95,7 @@ func TestRunTwice(t *testing.T) {
 	}
 }
 
-func TestNewServerChecksListeners(t *testing.T) {
+func TestNewServerChecksConfig(t *testing.T) {
 	tel := &switchTelephony{}
 	tests := []struct {
 		name      string
@@ -115,6 +115,8 @@ func TestNewServerChecksListeners(t *testing.T) {
 		{name: "tls cert missing", listeners: []sip.Listener{{Transport: "tls", Address: "127.0.0.1:0"}},
 			opts: []sip.Option{sip.WithTLS("/nonexistent/cert.pem", "/nonexistent/key.pem")}, want: "tls certificate"},
 		{name: "advertise with port", listeners: loopback, opts: []sip.Option{sip.WithAdvertise("gw.example.com:5060")}, want: "without port"},
+		{name: "realm with quote", listeners: loopback, opts: []sip.Option{sip.WithRealm(`te"amline`)}, want: "realm"},
+		{name: "empty user agent", listeners: loopback, opts: []sip.Option{sip.WithUserAgent(" ")}, want: "user agent"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

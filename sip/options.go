@@ -5,11 +5,15 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"unicode"
 )
 
 // DefaultUserAgent is the Server and User-Agent header value unless
 // WithUserAgent says otherwise.
 const DefaultUserAgent = "Teamline"
+
+// DefaultRealm is the digest realm unless WithRealm says otherwise.
+const DefaultRealm = "teamline"
 
 // Option configures a Server; see the With... functions.
 type Option func(*options) error
@@ -55,14 +59,14 @@ func WithAdvertise(host string) Option {
 	}
 }
 
-// WithRealm sets the gateway's SIP domain: the host of From URIs on requests
-// it originates now, and the digest realm of the registrar when that lands.
-// Default: the advertise host, else "localhost".
+// WithRealm sets the digest authentication realm (RFC 3261 22.1) that the
+// registrar and trunk authentication will use; it is kept until they land.
+// It is a quoted string on the wire, so it must not contain quotes,
+// backslashes or control characters. Default "teamline".
 func WithRealm(realm string) Option {
 	return func(o *options) error {
-		realm = strings.TrimSpace(realm)
-		if realm == "" || strings.ContainsAny(realm, " \t\r\n\"") {
-			return fmt.Errorf("sip: realm %q: want a domain name", realm)
+		if realm == "" || strings.ContainsAny(realm, "\"\\") || strings.ContainsFunc(realm, unicode.IsControl) {
+			return fmt.Errorf("sip: realm %q: want non-empty text without quotes, backslashes or control characters", realm)
 		}
 		o.realm = realm
 		return nil

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/emiago/sipgo"
 	gosip "github.com/emiago/sipgo/sip"
@@ -30,8 +31,9 @@ type Server struct {
 	methods map[gosip.RequestMethod]methodHandler
 	flight  inflight
 
-	started atomic.Bool
-	ready   chan struct{}
+	started  atomic.Bool
+	ready    chan struct{}
+	draining atomic.Bool // see shutdown
 
 	mu      sync.Mutex
 	addrs   []Listener
@@ -54,7 +56,7 @@ func NewServer(log *slog.Logger, listeners []Listener, tel Telephony, opts ...Op
 	s := &Server{
 		log:     log,
 		tel:     tel,
-		opts:    options{userAgent: DefaultUserAgent},
+		opts:    options{userAgent: DefaultUserAgent, realm: DefaultRealm},
 		metrics: newMetrics(),
 		ready:   make(chan struct{}),
 		clients: make(map[string]*sipgo.Client),
@@ -95,17 +97,19 @@ func NewServer(log *slog.Logger, listeners []Listener, tel Telephony, opts ...Op
 // newUA builds the sipgo user agent and server and registers the handlers.
 func (s *Server) newUA() error {
 	sipgoLog := newSipgoLogger(s.log)
-	domain := s.opts.realm
-	if domain == "" {
-		domain = s.opts.advertise
-	}
+	// The host of From URIs sipgo fills in on requests we originate; the
+	// B2BUA will set From itself per trunk.
+	domain := s.opts.advertise
 	if domain == "" {
 		domain = "localhost"
 	}
 	ua, err := sipgo.NewUA(
 		sipgo.WithUserAgent(s.opts.userAgent),
 		sipgo.WithUserAgentHostname(domain),
-		sipgo.WithUserAgentTransportLayerOptions(gosip.WithTransportLayerLogger(sipgoLog)),
+		sipgo.WithUserAgentTransportLayerOptions(
+			gosip.WithTransportLayerLogger(sipgoLog),
+			gosip.WithTransportLayerReadFilter(s.readFilter),
+		),
 		sipgo.WithUserAgentTransactionLayerOptions(
 			gosip.WithTransactionLayerLogger(sipgoLog),
 			// Retransmitted final responses to transactions already gone;
@@ -142,9 +146,9 @@ func (s *Server) Run(ctx context.Context) error {
 	if !s.started.CompareAndSwap(false, true) {
 		return errors.New("sip: server already started")
 	}
-	// Closing the user agent ends sipgo's transactions and closes
-	// connections accepted on TCP/TLS; it runs after the listeners stop.
-	defer s.ua.Close()
+	// Normally shutdown closes the user agent; this covers the early returns.
+	closeUA := sync.OnceValue(s.ua.Close)
+	defer closeUA()
 	if ctx.Err() != nil {
 		return nil // cancelled before it started: nothing to serve
 	}
@@ -186,14 +190,59 @@ func (s *Server) Run(ctx context.Context) error {
 		case runErr = <-errc:
 		}
 	}
-	// Order matters: stop taking new packets and connections, let requests
-	// in progress finish (they see ctx cancelled), then close sipgo (deferred).
 	cancel()
-	closeAll(bound)
+	s.shutdown(bound, closeUA)
 	wg.Wait()
-	s.flight.closeAndWait()
 	s.log.Info("sip stopped")
 	return runErr
+}
+
+// drainSettle is how long shutdown lets sipgo's last goroutines run after
+// input stopped. They are already runnable and do microseconds of work.
+const drainSettle = 50 * time.Millisecond
+
+// shutdown stops serving, in an order forced by sipgo v1.7: it hands every
+// message to a goroutine of its own that nobody can wait for. One that runs
+// after the user agent closed finds its connection gone and opens a new
+// socket, which then outlives Run (and over TCP would dial the peer). So
+// input stops first, those goroutines get time to finish, and only then does
+// sipgo close:
+//
+//  1. TCP/TLS listeners close: no new connections.
+//  2. The gate closes: new requests get 503; requests in progress finish,
+//     their responses still go out on the open sockets.
+//  3. draining: the read filter drops everything read from now on, so no
+//     new sipgo goroutine starts.
+//  4. drainSettle: the goroutines started before run out, onto existing
+//     transactions or the closed gate.
+//  5. The user agent closes: transactions end, TCP/TLS connections close.
+//  6. UDP sockets close, which ends their readers (serve goroutines).
+func (s *Server) shutdown(bound []*boundListener, closeUA func() error) {
+	for _, b := range bound {
+		if b.stream != nil {
+			_ = b.close()
+		}
+	}
+	s.flight.closeAndWait()
+	s.draining.Store(true)
+	time.Sleep(drainSettle)
+	if err := closeUA(); err != nil {
+		s.log.Debug("sip user agent closed with error", "error", err)
+	}
+	for _, b := range bound {
+		if b.packet != nil {
+			_ = b.close()
+		}
+	}
+}
+
+// readFilter sees every datagram and TCP read before sipgo parses it; once
+// the server drains, it drops them.
+func (s *Server) readFilter(_ gosip.TransportReadProps, data []byte) ([]byte, error) {
+	if s.draining.Load() {
+		return nil, nil
+	}
+	return data, nil
 }
 
 // awaitServing waits until sipgo serves every listener, so that Ready means

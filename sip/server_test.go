@@ -5,6 +5,7 @@ import (
 	"net"
 	"strings"
 	"testing"
+	"time"
 
 	gosip "github.com/emiago/sipgo/sip"
 	"github.com/prometheus/client_golang/prometheus"
@@ -198,5 +199,40 @@ func TestIPv6(t *testing.T) {
 		if res := do(t, c, newInvite(t, transport, srv.Addr(transport))); res.StatusCode != 480 {
 			t.Errorf("INVITE over %s/IPv6: %d", transport, res.StatusCode)
 		}
+	}
+}
+
+// A call in progress when the server stops still gets its answer, and Run
+// waits for it.
+func TestStopAnswersCallsInProgress(t *testing.T) {
+	entered := make(chan struct{})
+	tel := sip.TelephonyFunc(func(ctx context.Context) (bool, string) {
+		close(entered)
+		<-ctx.Done() // a slow database, interrupted by shutdown
+		return false, "gateway stopping"
+	})
+	srv := startServer(t, tel, loopback[:1])
+	c := newClient(t)
+
+	res := make(chan *gosip.Response, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		r, err := c.Do(ctx, newInvite(t, "udp", srv.Addr("udp")))
+		if err != nil {
+			t.Errorf("INVITE: %v", err)
+		}
+		res <- r
+	}()
+	<-entered
+	if err := srv.stop(); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	r := <-res
+	if r == nil {
+		return
+	}
+	if r.StatusCode != 480 || header(r, "Warning") != `399 teamline "telephony disabled: gateway stopping"` {
+		t.Errorf("call in progress answered %d %q", r.StatusCode, header(r, "Warning"))
 	}
 }

@@ -50,7 +50,7 @@ func Open(t testing.TB, driver string, opts ...store.Option) *store.Store {
 	case store.DriverSQLite:
 		dsn = filepath.Join(t.TempDir(), "teamline.db")
 	case store.DriverMySQL:
-		dsn = mysqlDatabase(t)
+		dsn = MySQLDSN(t)
 	default:
 		t.Fatalf("storetest: unknown driver %q", driver)
 	}
@@ -65,8 +65,10 @@ func Open(t testing.TB, driver string, opts ...store.Option) *store.Store {
 	return s
 }
 
-// mysqlDatabase creates a database with a random name and returns its DSN.
-func mysqlDatabase(t testing.TB) string {
+// MySQLDSN creates a fresh MySQL/MariaDB database with a random name on the
+// TEST_MYSQL_DSN server and returns its DSN; the database is dropped when the
+// test ends. Without TEST_MYSQL_DSN the test is skipped.
+func MySQLDSN(t testing.TB) string {
 	t.Helper()
 	dsn := os.Getenv(EnvMySQL)
 	if dsn == "" {
