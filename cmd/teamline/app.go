@@ -86,19 +86,23 @@ func openApp(ctx context.Context, cfgPath string, c *cli) (*app, error) {
 
 func (a *app) Close() error { return a.store.Close() }
 
-func cmdMigrate(ctx context.Context, args []string, c *cli) error {
-	fs := newFlags("migrate", c)
-	cfgPath := configFlag(fs)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	a, err := openApp(ctx, *cfgPath, c)
+// useApp opens the app, runs fn and closes the app.
+func useApp(ctx context.Context, cfgPath string, c *cli, fn func(*app) error) error {
+	a, err := openApp(ctx, cfgPath, c)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	fmt.Fprintf(c.stdout, "database %s is up to date\n", a.cfg.Database.Redacted())
-	return nil
+	return fn(a)
+}
+
+func cmdMigrate(ctx context.Context, args []string, c *cli) error {
+	fs := newFlags("migrate", c)
+	cfgPath := configFlag(fs)
+	return withApp(ctx, fs, cfgPath, args, c, func(a *app) error {
+		fmt.Fprintf(c.stdout, "database %s is up to date\n", a.dbDescription())
+		return nil
+	})
 }
 
 // dbDescription says where the data lives, without secrets.

@@ -34,46 +34,37 @@ func cmdApply(ctx context.Context, args []string, c *cli) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", *file, err)
 	}
-	a, err := openApp(ctx, *cfgPath, c)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	plan, err := a.dir.Apply(ctx, f, *dry)
-	if err != nil {
-		return fmt.Errorf("%s: %w (nothing was changed)", *file, err)
-	}
-	for _, ch := range plan {
-		fmt.Fprintln(c.stdout, ch)
-	}
-	if *dry {
-		fmt.Fprintf(c.stdout, "dry run: would be %s\n", plan.Summary())
-	} else {
-		fmt.Fprintln(c.stdout, plan.Summary())
-	}
-	return nil
+	return useApp(ctx, *cfgPath, c, func(a *app) error {
+		plan, err := a.dir.Apply(ctx, f, *dry)
+		if err != nil {
+			return fmt.Errorf("%s: %w (nothing was changed)", *file, err)
+		}
+		for _, ch := range plan {
+			fmt.Fprintln(c.stdout, ch)
+		}
+		if *dry {
+			fmt.Fprintf(c.stdout, "dry run: would be %s\n", plan.Summary())
+		} else {
+			fmt.Fprintln(c.stdout, plan.Summary())
+		}
+		return nil
+	})
 }
 
 func cmdExport(ctx context.Context, args []string, c *cli) error {
 	fs := newFlags("export", c)
 	cfgPath := configFlag(fs)
 	out := fs.String("o", "-", "write to `FILE` (- for standard output)")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	a, err := openApp(ctx, *cfgPath, c)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	data, err := a.dir.Export(ctx)
-	if err != nil {
-		return err
-	}
-	if *out == "-" {
-		_, err = c.stdout.Write(data)
-		return err
-	}
-	// The file holds SIP digest hashes: readable by the owner only.
-	return os.WriteFile(*out, data, 0o600)
+	return withApp(ctx, fs, cfgPath, args, c, func(a *app) error {
+		data, err := a.dir.Export(ctx)
+		if err != nil {
+			return err
+		}
+		if *out == "-" {
+			_, err = c.stdout.Write(data)
+			return err
+		}
+		// The file holds SIP digest hashes: readable by the owner only.
+		return os.WriteFile(*out, data, 0o600)
+	})
 }

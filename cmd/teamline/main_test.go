@@ -97,7 +97,9 @@ func serve(t *testing.T, cfgPath string) *gateway {
 	ctx, cancel := context.WithCancel(context.Background())
 	g := &gateway{log: &syncBuffer{}}
 	done := make(chan int, 1)
-	go func() { done <- run(ctx, []string{"serve", "-c", cfgPath}, strings.NewReader(""), &syncBuffer{}, g.log) }()
+	go func() {
+		done <- run(ctx, []string{"serve", "-c", cfgPath}, strings.NewReader(""), &syncBuffer{}, g.log)
+	}()
 	var once sync.Once
 	var code int
 	g.stop = func() int {

@@ -28,14 +28,11 @@ const httpShutdownTimeout = 10 * time.Second
 func cmdServe(ctx context.Context, args []string, c *cli) error {
 	fs := newFlags("serve", c)
 	cfgPath := configFlag(fs)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	a, err := openApp(ctx, *cfgPath, c)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
+	return withApp(ctx, fs, cfgPath, args, c, func(a *app) error { return a.serve(ctx) })
+}
+
+// serve runs the gateway until ctx ends or a server fails.
+func (a *app) serve(ctx context.Context) error {
 	v, rev := buildVersion()
 	a.log.Info("teamline starting", "version", v, "commit", rev, "data_dir", absPath(a.cfg.DataDir), "database", a.dbDescription())
 

@@ -43,12 +43,7 @@ func withApp(ctx context.Context, fs *flag.FlagSet, cfgPath *string, args []stri
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	a, err := openApp(ctx, *cfgPath, c)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	return fn(a)
+	return useApp(ctx, *cfgPath, c, fn)
 }
 
 func table(w io.Writer, header string, rows func(tw io.Writer)) {
