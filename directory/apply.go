@@ -54,9 +54,10 @@ func (s *Service) Apply(ctx context.Context, f *File, dryRun bool) (Plan, error)
 		return nil, err
 	}
 	var plan Plan
-	err := s.store.InTx(ctx, func(q Queries) error {
+	err := s.store.InTx(ctx, func(tx Queries) error {
+		q := newApplyCache(tx)
 		a := &applier{s: s, f: f, q: q, seen: map[string]int{}}
-		if err := a.run(context.WithValue(ctx, txKey{}, q)); err != nil {
+		if err := a.run(context.WithValue(ctx, txKey{}, Queries(q))); err != nil {
 			return err
 		}
 		plan = a.plan
@@ -359,7 +360,7 @@ func (a *applier) leads(ctx context.Context) error {
 		where := a.f.where("leads", i)
 		old := match[i]
 		if old == nil {
-			if _, err := a.s.CreateLead(ctx, l); err != nil {
+			if _, err := a.s.createLead(ctx, l); err != nil {
 				return fmt.Errorf("%s: %w", where, err)
 			}
 			a.record("create", "lead", l.Phones[0], nil)

@@ -63,6 +63,16 @@ func leadVisible(ctx context.Context, l Lead) bool {
 // CreateLead validates and stores a lead. Any user may add leads; an agent
 // may assign only themselves.
 func (s *Service) CreateLead(ctx context.Context, l Lead) (Lead, error) {
+	id, err := s.createLead(ctx, l)
+	if err != nil {
+		return Lead{}, err
+	}
+	return s.q(ctx).GetLead(ctx, id)
+}
+
+// createLead checks and stores a lead and returns its ID (apply has no use
+// for reading each lead back).
+func (s *Service) createLead(ctx context.Context, l Lead) (int64, error) {
 	err := s.tx(ctx, func(q Queries) error {
 		if err := s.checkLead(ctx, q, &l, nil); err != nil {
 			return err
@@ -71,10 +81,7 @@ func (s *Service) CreateLead(ctx context.Context, l Lead) (Lead, error) {
 		l.UpdatedAt = l.CreatedAt
 		return q.CreateLead(ctx, &l)
 	})
-	if err != nil {
-		return Lead{}, err
-	}
-	return s.q(ctx).GetLead(ctx, l.ID)
+	return l.ID, err
 }
 
 // UpdateLead replaces a lead (by l.ID). Agents change only leads assigned

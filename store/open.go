@@ -197,6 +197,10 @@ func openMySQL(dsn string) (*sql.DB, error) {
 	cfg.Loc = time.UTC
 	cfg.MultiStatements = true
 	cfg.ClientFoundRows = true
+	// Send each query with its arguments in one round trip instead of
+	// prepare, execute and close: a third of the latency on every lookup.
+	// The driver escapes the arguments for the connection's character set.
+	cfg.InterpolateParams = true
 	if cfg.Params == nil {
 		cfg.Params = map[string]string{}
 	}
