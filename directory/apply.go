@@ -177,8 +177,19 @@ func (a *applier) users(ctx context.Context, final bool) error {
 	if !a.f.Has("users") {
 		return nil
 	}
+	// A new primary manager first: appointing one hands the role over, and
+	// the old one cannot be demoted before there is another.
+	order := make([]int, len(a.f.Users))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(x, y int) int {
+		px, py := a.f.Users[x].Role == RolePrimaryManager, a.f.Users[y].Role == RolePrimaryManager
+		return boolCmp(py, px)
+	})
 	names := map[string]int{}
-	for i, u := range a.f.Users {
+	for _, i := range order {
+		u := a.f.Users[i]
 		where := a.f.where("users", i)
 		name := strings.ToLower(strings.TrimSpace(u.Username))
 		if j, dup := names[name]; dup {
@@ -447,6 +458,17 @@ func (a *applier) rules(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// boolCmp orders false before true.
+func boolCmp(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return 1
+	}
+	return -1
 }
 
 // diff names the JSON fields that differ between two objects, ignoring

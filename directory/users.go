@@ -47,13 +47,17 @@ func (s *Service) GetUserByUsername(ctx context.Context, username string) (User,
 }
 
 // CreateUser validates and stores a new user. Managers only; only the
-// primary manager appoints a primary manager, and there is at most one.
+// primary manager appoints a primary manager, who then takes over the role
+// (there is one per account).
 func (s *Service) CreateUser(ctx context.Context, u User) (User, error) {
 	if err := requireManager(ctx, "add users"); err != nil {
 		return User{}, err
 	}
 	err := s.tx(ctx, func(q Queries) error {
 		if err := s.checkUser(ctx, q, &u, nil); err != nil {
+			return err
+		}
+		if err := s.handOver(ctx, q, u, nil); err != nil {
 			return err
 		}
 		u.CreatedAt = s.stamp()
@@ -78,6 +82,9 @@ func (s *Service) UpdateUser(ctx context.Context, u User) (User, error) {
 			return err
 		}
 		if err := s.checkUser(ctx, q, &u, &old); err != nil {
+			return err
+		}
+		if err := s.handOver(ctx, q, u, &old); err != nil {
 			return err
 		}
 		u.CreatedAt = old.CreatedAt
@@ -187,15 +194,6 @@ func (s *Service) checkUser(ctx context.Context, q Queries, u *User, old *User) 
 	}
 
 	// Checks against the rest of the directory.
-	if u.Role == RolePrimaryManager && (old == nil || old.Role != RolePrimaryManager) {
-		pm, err := s.primaryManager(ctx, q)
-		if err != nil {
-			return err
-		}
-		if pm != nil && (old == nil || pm.ID != old.ID) {
-			return conflictf("%q is already the primary manager; there is one per account", pm.Username)
-		}
-	}
 	if old != nil && old.Role == RolePrimaryManager && u.Role != RolePrimaryManager {
 		return conflictf("the primary manager keeps the role until another user is made primary manager")
 	}
@@ -296,6 +294,24 @@ func (s *Service) checkUserAccess(ctx context.Context, u *User, old *User) error
 		}
 	}
 	return nil
+}
+
+// handOver makes room for a new primary manager: appointing one (only the
+// primary manager or the operator may, see checkUserAccess) turns the
+// current one into a manager in the same transaction, so the account always
+// has exactly one (R-ACC-1).
+func (s *Service) handOver(ctx context.Context, q Queries, u User, old *User) error {
+	if u.Role != RolePrimaryManager || (old != nil && old.Role == RolePrimaryManager) {
+		return nil
+	}
+	pm, err := s.primaryManager(ctx, q)
+	if err != nil || pm == nil {
+		return err
+	}
+	pm.Role = RoleManager
+	pm.UpdatedAt = s.stamp()
+	s.log.Info("primary manager handed over", "from", pm.Username, "to", u.Username)
+	return q.UpdateUser(ctx, pm)
 }
 
 func (s *Service) primaryManager(ctx context.Context, q Queries) (*User, error) {

@@ -108,9 +108,15 @@ var uniqueKeys = map[string]string{
 	"rules.name":       "rule name already taken",
 	"rules_name":       "rule name already taken",
 	"rule_agents.rule_id, rule_agents.kind, rule_agents.user_id": "user listed twice",
-	"rule_agents_user_once": "user listed twice",
-	"api_tokens.token_hash": "token already exists",
-	"api_tokens_hash":       "token already exists",
+	"rule_agents_user_once":   "user listed twice",
+	"users.primary_guard":     "the account has a primary manager already",
+	"users_one_primary":       "the account has a primary manager already",
+	"numbers.catch_all_guard": "the account has a catch-all number already",
+	"numbers_one_catch_all":   "the account has a catch-all number already",
+	"rules.catch_all_guard":   "there is a catch-all rule already",
+	"rules_one_catch_all":     "there is a catch-all rule already",
+	"api_tokens.token_hash":   "token already exists",
+	"api_tokens_hash":         "token already exists",
 }
 
 // writeErr wraps an insert or update error of what (e.g. `user "alice"`):

@@ -20,8 +20,12 @@ CREATE TABLE users (
     sip_ha1_sha256    VARCHAR(128) NULL,
     created_at        DATETIME(6)  NOT NULL,
     updated_at        DATETIME(6)  NOT NULL,
+    -- 1 for the primary manager, NULL otherwise: the unique key below keeps
+    -- the account to one primary manager even under concurrent writes.
+    primary_guard     TINYINT AS (CASE WHEN role = 'primary_manager' THEN 1 END) STORED,
     PRIMARY KEY (id),
     UNIQUE KEY users_username (username),
+    UNIQUE KEY users_one_primary (primary_guard),
     KEY users_default_number (default_number_id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
@@ -35,8 +39,10 @@ CREATE TABLE numbers (
     trunk      VARCHAR(255) NOT NULL,
     created_at DATETIME(6)  NOT NULL,
     updated_at DATETIME(6)  NOT NULL,
+    catch_all_guard TINYINT AS (CASE WHEN kind = 'catch_all' THEN 1 END) STORED,
     PRIMARY KEY (id),
     UNIQUE KEY numbers_e164 (e164),
+    UNIQUE KEY numbers_one_catch_all (catch_all_guard),
     KEY numbers_owner (owner_id),
     KEY numbers_kind_role (kind, role),
     CONSTRAINT numbers_owner_fk FOREIGN KEY (owner_id) REFERENCES users (id) ON DELETE RESTRICT
@@ -105,8 +111,10 @@ CREATE TABLE rules (
     price_max     BIGINT       NULL,
     created_at    DATETIME(6)  NOT NULL,
     updated_at    DATETIME(6)  NOT NULL,
+    catch_all_guard TINYINT AS (CASE WHEN catch_all THEN 1 END) STORED,
     PRIMARY KEY (id),
     UNIQUE KEY rules_name (name),
+    UNIQUE KEY rules_one_catch_all (catch_all_guard),
     KEY rules_position (position, id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 

@@ -19,9 +19,13 @@ CREATE TABLE users (
     sip_ha1_md5       TEXT    CONSTRAINT sip_ha1_md5 CHECK (length(sip_ha1_md5) <= 128),
     sip_ha1_sha256    TEXT    CONSTRAINT sip_ha1_sha256 CHECK (length(sip_ha1_sha256) <= 128),
     created_at        DATETIME NOT NULL,
-    updated_at        DATETIME NOT NULL
+    updated_at        DATETIME NOT NULL,
+    -- 1 for the primary manager, NULL otherwise: the unique index below keeps
+    -- the account to one primary manager even under concurrent writes.
+    primary_guard     INTEGER GENERATED ALWAYS AS (CASE WHEN role = 'primary_manager' THEN 1 END) STORED
 );
 CREATE UNIQUE INDEX users_username ON users (username);
+CREATE UNIQUE INDEX users_one_primary ON users (primary_guard);
 CREATE INDEX users_default_number ON users (default_number_id);
 
 CREATE TABLE numbers (
@@ -33,9 +37,11 @@ CREATE TABLE numbers (
     label      TEXT    NOT NULL,
     trunk      TEXT    NOT NULL CONSTRAINT trunk CHECK (length(trunk) <= 255),
     created_at DATETIME NOT NULL,
-    updated_at DATETIME NOT NULL
+    updated_at DATETIME NOT NULL,
+    catch_all_guard INTEGER GENERATED ALWAYS AS (CASE WHEN kind = 'catch_all' THEN 1 END) STORED
 );
 CREATE UNIQUE INDEX numbers_e164 ON numbers (e164);
+CREATE UNIQUE INDEX numbers_one_catch_all ON numbers (catch_all_guard);
 CREATE INDEX numbers_owner ON numbers (owner_id);
 CREATE INDEX numbers_kind_role ON numbers (kind, role);
 
@@ -93,9 +99,11 @@ CREATE TABLE rules (
     price_min     BIGINT,
     price_max     BIGINT,
     created_at    DATETIME NOT NULL,
-    updated_at    DATETIME NOT NULL
+    updated_at    DATETIME NOT NULL,
+    catch_all_guard INTEGER GENERATED ALWAYS AS (CASE WHEN catch_all THEN 1 END) STORED
 );
 CREATE UNIQUE INDEX rules_name ON rules (name);
+CREATE UNIQUE INDEX rules_one_catch_all ON rules (catch_all_guard);
 CREATE INDEX rules_position ON rules (position, id);
 
 CREATE TABLE rule_criteria (

@@ -1,0 +1,120 @@
+package directory_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/teamline/teamline/directory"
+	"github.com/teamline/teamline/store/storetest"
+)
+
+func TestPrimaryManagerHandOver(t *testing.T) {
+	for _, driver := range storetest.Drivers() {
+		t.Run(driver, func(t *testing.T) {
+			ctx := context.Background()
+			svc, _ := newService(t, driver)
+			mustApply(t, svc, teamFile(), false)
+			maria, _ := svc.GetUserByUsername(ctx, "maria")
+			ken, _ := svc.GetUserByUsername(ctx, "ken")
+			asKen := directory.WithActor(ctx, directory.Actor{UserID: ken.ID, Username: "ken", Role: directory.RoleManager})
+			asMaria := directory.WithActor(ctx, directory.Actor{UserID: maria.ID, Username: "maria", Role: directory.RolePrimaryManager})
+
+			// A manager cannot make himself primary manager.
+			ken.Role = directory.RolePrimaryManager
+			if _, err := svc.UpdateUser(asKen, ken); !errors.Is(err, directory.ErrForbidden) {
+				t.Fatalf("manager appointing himself: %v, want forbidden", err)
+			}
+			// The primary manager cannot just step down.
+			maria.Role = directory.RoleManager
+			if _, err := svc.UpdateUser(asMaria, maria); !errors.Is(err, directory.ErrConflict) {
+				t.Fatalf("primary manager stepping down alone: %v, want conflict", err)
+			}
+			// She hands over: Ken is primary manager, she is a manager.
+			if _, err := svc.UpdateUser(asMaria, ken); err != nil {
+				t.Fatal(err)
+			}
+			if u, _ := svc.GetUserByUsername(ctx, "maria"); u.Role != directory.RoleManager {
+				t.Fatalf("maria is %s after handing over", u.Role)
+			}
+			if u, _ := svc.GetUserByUsername(ctx, "ken"); u.Role != directory.RolePrimaryManager {
+				t.Fatalf("ken is %s after hand-over", u.Role)
+			}
+
+			// The directory file can hand it back, whatever the order of users.
+			back := strings.Replace(teamFile(), "role: primary_manager", "role: manager", 1)
+			back = strings.Replace(back, "name: Ken Adams\n    role: manager", "name: Ken Adams\n    role: primary_manager", 1)
+			mustApply(t, svc, back, false)
+			if u, _ := svc.GetUserByUsername(ctx, "ken"); u.Role != directory.RolePrimaryManager {
+				t.Fatalf("ken is %s after apply", u.Role)
+			}
+			if again := mustApply(t, svc, back, false); len(again) != 0 {
+				t.Fatalf("second apply changed %v", again)
+			}
+			// Deleting the primary manager is refused.
+			k, _ := svc.GetUserByUsername(ctx, "ken")
+			if err := svc.DeleteUser(ctx, k.ID); !errors.Is(err, directory.ErrConflict) {
+				t.Fatalf("deleting the primary manager: %v, want conflict", err)
+			}
+		})
+	}
+}
+
+func TestAgentAccess(t *testing.T) {
+	ctx := context.Background()
+	svc, _ := newService(t, storetest.Drivers()[0])
+	mustApply(t, svc, teamFile(), false)
+	bob, _ := svc.GetUserByUsername(ctx, "bob")
+	asBob := directory.WithActor(ctx, directory.Actor{UserID: bob.ID, Username: "bob", Role: directory.RoleAgent})
+
+	leads, err := svc.ListLeads(asBob, directory.LeadFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range leads {
+		if l.Agents["buyer"] != "bob" {
+			t.Fatalf("bob sees lead %v assigned to %v", l.Phones, l.Agents)
+		}
+	}
+	if len(leads) == 0 {
+		t.Fatal("bob sees none of his leads")
+	}
+	if _, err := svc.CreateNumber(asBob, directory.Number{E164: "+15125550150", Kind: directory.KindRole, Role: "buyer"}); !errors.Is(err, directory.ErrForbidden) {
+		t.Errorf("agent adding a number: %v", err)
+	}
+	st, _ := svc.GetSettings(ctx)
+	st.RingTimeoutSeconds = 40
+	if _, err := svc.UpdateSettings(asBob, st); !errors.Is(err, directory.ErrForbidden) {
+		t.Errorf("agent changing settings: %v", err)
+	}
+	// An agent may add a lead for himself, not for someone else.
+	if _, err := svc.CreateLead(asBob, directory.Lead{Phones: []string{"737 555 4242"}, Agents: map[string]string{"buyer": "alice"}}); !errors.Is(err, directory.ErrForbidden) {
+		t.Errorf("agent assigning alice: %v", err)
+	}
+	if _, err := svc.CreateLead(asBob, directory.Lead{Phones: []string{"737 555 4242"}, Agents: map[string]string{"buyer": "bob"}}); err != nil {
+		t.Errorf("agent adding his own lead: %v", err)
+	}
+	// Own profile yes, dialer only where the account allows it.
+	bob.Name = "Bobby"
+	bob.DialerAccess = false
+	if _, err := svc.UpdateUser(asBob, bob); err != nil {
+		t.Fatalf("agent renaming himself: %v", err)
+	}
+	bob.DialerAccess = true
+	if _, err := svc.UpdateUser(asBob, bob); !errors.Is(err, directory.ErrForbidden) {
+		t.Fatalf("agent enabling his dialer: %v", err)
+	}
+	st.AgentsMayEnableDialer = true
+	if _, err := svc.UpdateSettings(ctx, st); err != nil {
+		t.Fatal(err)
+	}
+	if u, err := svc.UpdateUser(asBob, bob); err != nil || !u.DialerAccess {
+		t.Fatalf("agent enabling his dialer where allowed: %v", err)
+	}
+	alice, _ := svc.GetUserByUsername(ctx, "alice")
+	alice.Name = "Mallory"
+	if _, err := svc.UpdateUser(asBob, alice); !errors.Is(err, directory.ErrForbidden) {
+		t.Fatalf("agent renaming alice: %v", err)
+	}
+}
