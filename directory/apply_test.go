@@ -219,6 +219,7 @@ func TestParseFileErrorsNameTheLine(t *testing.T) {
 		{"settings:\n  ring_timeout: 20\n", `line 2: unknown key "ring_timeout"`},
 		{"users: []\nusers: []\n", `section "users" appears twice`},
 		{"- a\n- b\n", "must be a mapping"},
+		{"users: []\nleads:\n# - phones: [...]\n", `line 2: section "leads" is empty: write "leads: []"`},
 		{"users: []\n---\nusers: []\n", "one YAML document"},
 	}
 	for _, c := range cases {
@@ -247,4 +248,25 @@ func FuzzParseFile(f *testing.F) {
 		}
 		_ = file.Has("users")
 	})
+}
+
+func TestApplyManagesOnlyTheSectionsGiven(t *testing.T) {
+	ctx := context.Background()
+	svc, _ := newService(t, storetest.Drivers()[0])
+	mustApply(t, svc, teamFile(), false)
+	plan := mustApply(t, svc, "leads: []\n", false)
+	if count(plan, "delete", "lead") != 50 || len(plan) != 50 {
+		t.Fatalf("leads: [] planned %v", plan)
+	}
+	users, _ := svc.ListUsers(ctx, directory.Page{})
+	rules, _ := svc.ListRules(ctx)
+	if len(users) != 5 || len(rules) != 5 {
+		t.Fatalf("other sections changed: %d users, %d rules", len(users), len(rules))
+	}
+	// Settings merge: keys not given keep their values.
+	mustApply(t, svc, "settings:\n  ring_timeout_seconds: 45\n", false)
+	st, _ := svc.GetSettings(ctx)
+	if st.RingTimeoutSeconds != 45 || st.TimeZone != "America/Chicago" || !st.PressOneToClaim {
+		t.Fatalf("settings after a partial file: %+v", st)
+	}
 }

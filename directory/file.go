@@ -88,6 +88,12 @@ func ParseFile(r io.Reader) (*File, error) {
 		if f.present[key.Value] {
 			return nil, &FileError{Line: key.Line, Reason: fmt.Sprintf("section %q appears twice", key.Value)}
 		}
+		if val.Kind == yaml.ScalarNode && val.Tag == "!!null" && key.Value != "settings" {
+			// "leads:" with nothing under it would delete every lead; make
+			// the user say so.
+			return nil, &FileError{Line: key.Line, Reason: fmt.Sprintf(
+				"section %q is empty: write \"%s: []\" to delete every one, or leave the key out to keep them", key.Value, key.Value)}
+		}
 		f.present[key.Value] = true
 		if val.Kind == yaml.SequenceNode {
 			for _, item := range val.Content {

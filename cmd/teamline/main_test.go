@@ -367,3 +367,31 @@ func TestDirectoryRoundTrip(t *testing.T) {
 		t.Fatalf("SQLite and MySQL export the same directory differently:\n%s\n---\n%s", exports[0], exports[1])
 	}
 }
+
+func TestServeFailsCleanlyWhenAPortIsTaken(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	cfg := writeConfig(t, "sqlite")
+	data, _ := os.ReadFile(cfg)
+	os.WriteFile(cfg, []byte(strings.Replace(string(data), "listen: 127.0.0.1:0", "listen: "+taken.Addr().String(), 1)), 0o600)
+	_, errs, code := teamline(t, "", "serve", "-c", cfg)
+	if code != 1 || !strings.Contains(errs, "address already in use") {
+		t.Fatalf("exit %d, stderr %q; want exit 1 naming the taken address", code, errs)
+	}
+
+	udp, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer udp.Close()
+	cfg = writeConfig(t, "sqlite")
+	data, _ = os.ReadFile(cfg)
+	os.WriteFile(cfg, []byte(strings.Replace(string(data), `{transport: udp, address: "127.0.0.1:0"}`, `{transport: udp, address: "`+udp.LocalAddr().String()+`"}`, 1)), 0o600)
+	_, errs, code = teamline(t, "", "serve", "-c", cfg)
+	if code != 1 || !strings.Contains(errs, udp.LocalAddr().String()) {
+		t.Fatalf("exit %d, stderr %q; want exit 1 naming the taken SIP address", code, errs)
+	}
+}
