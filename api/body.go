@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/teamline/teamline/directory"
 )
@@ -39,17 +40,30 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error
 		return nil, newProblem(http.StatusUnsupportedMediaType, "unsupported-media-type",
 			"send the request body as Content-Type: application/json")
 	}
-	return io.ReadAll(http.MaxBytesReader(w, r.Body, s.maxBody))
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.maxBody))
+	var mbe *http.MaxBytesError
+	if err != nil && !errors.As(err, &mbe) {
+		// The body broke off before its Content-Length, its chunked framing
+		// is broken, or the client stopped sending: the client's fault.
+		return nil, newProblem(http.StatusBadRequest, "unreadable-body", "the request body could not be read: "+err.Error())
+	}
+	return b, err
 }
 
-// jsonMediaType accepts application/json and the +json types
-// (application/merge-patch+json, RFC 7396).
+// jsonMediaType accepts application/json and JSON merge patch
+// (application/merge-patch+json, RFC 7396), the types Accept-Post and
+// Accept-Patch announce. Other +json types, JSON Patch (RFC 6902) above
+// all, are not what the handlers decode, and JSON is UTF-8 (RFC 8259
+// section 8.1), so another charset is refused too.
 func jsonMediaType(ct string) bool {
-	mt, _, err := mime.ParseMediaType(ct)
+	mt, params, err := mime.ParseMediaType(ct)
 	if err != nil {
 		return false
 	}
-	return mt == "application/json" || strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json")
+	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") && !strings.EqualFold(cs, "utf8") {
+		return false
+	}
+	return mt == "application/json" || mt == "application/merge-patch+json"
 }
 
 // decodeInto decodes a JSON object onto *dst, which may already hold the
@@ -63,6 +77,11 @@ func decodeInto(body []byte, dst any, readOnly ...string) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return newProblem(http.StatusBadRequest, "malformed-json", "the request body is empty; send a JSON object")
 	}
+	if !utf8.Valid(body) {
+		// encoding/json would quietly turn the bytes into U+FFFD and the
+		// mangled text would be stored (RFC 8259 section 8.1: JSON is UTF-8).
+		return newProblem(http.StatusBadRequest, "malformed-json", "the request body is not valid UTF-8")
+	}
 	var keys map[string]json.RawMessage
 	if err := json.Unmarshal(body, &keys); err != nil {
 		return jsonProblem(err)
@@ -73,10 +92,20 @@ func decodeInto(body []byte, dst any, readOnly ...string) error {
 	v := reflect.ValueOf(dst).Elem()
 	old := reflect.New(v.Type()).Elem()
 	old.Set(v)
-	for k := range keys {
-		if i, ok := jsonField(v.Type(), k); ok {
-			v.Field(i).SetZero()
+	named := map[int]string{} // field index -> the key that names it
+	for _, k := range objectKeys(body) {
+		i, ok := jsonField(v.Type(), k)
+		if !ok {
+			continue // unknown: the decoder below says so
 		}
+		if prev, dup := named[i]; dup {
+			// encoding/json would merge the two values of a map or
+			// struct field instead of letting the last replace the first.
+			return newProblem(http.StatusBadRequest, "malformed-json", fmt.Sprintf("field %q is given twice (as %q and %q)", k, prev, k),
+				directory.FieldError{Field: k, Detail: "is given twice"})
+		}
+		named[i] = k
+		v.Field(i).SetZero()
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
@@ -89,6 +118,29 @@ func decodeInto(body []byte, dst any, readOnly ...string) error {
 		}
 	}
 	return nil
+}
+
+// objectKeys lists the top-level keys of a JSON object in order, repeats
+// included. body has been checked to be one.
+func objectKeys(body []byte) []string {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if _, err := dec.Token(); err != nil { // {
+		return nil
+	}
+	var keys []string
+	for dec.More() {
+		t, err := dec.Token()
+		k, ok := t.(string)
+		if err != nil || !ok {
+			return keys
+		}
+		keys = append(keys, k)
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return keys
+		}
+	}
+	return keys
 }
 
 // jsonField finds the struct field encoding/json decodes key into: exact

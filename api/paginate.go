@@ -24,24 +24,36 @@ type list[T any] struct {
 // pageOf reads ?limit= and ?after=. The returned page asks the service for
 // one item more than the client wants, to tell whether a next page exists.
 func pageOf(r *http.Request) (p directory.Page, limit int, err error) {
-	q := r.URL.Query()
-	limit = defaultLimit
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > maxLimit {
-			return p, 0, badParam("limit", "must be an integer from 1 to "+strconv.Itoa(maxLimit))
-		}
-		limit = n
+	limit, err = limitOf(r)
+	if err != nil {
+		return p, 0, err
 	}
-	if v := q.Get("after"); v != "" {
+	if v := r.URL.Query().Get("after"); v != "" {
 		after, ok := decodeCursor(v)
 		if !ok {
-			return p, 0, badParam("after", "is not a cursor of this list; use the \"next\" value of the previous page")
+			return p, 0, badCursor()
 		}
 		p.After = after
 	}
 	p.Limit = limit + 1
 	return p, limit, nil
+}
+
+// limitOf reads ?limit=.
+func limitOf(r *http.Request) (int, error) {
+	v := r.URL.Query().Get("limit")
+	if v == "" {
+		return defaultLimit, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > maxLimit {
+		return 0, badParam("limit", "must be an integer from 1 to "+strconv.Itoa(maxLimit))
+	}
+	return n, nil
+}
+
+func badCursor() *Problem {
+	return badParam("after", "is not a cursor of this list; use the \"next\" value of the previous page")
 }
 
 // Cursors are opaque to clients: the sort key of the last item of a page,
@@ -63,10 +75,16 @@ func decodeCursor(c string) (int64, bool) {
 // key; the extra item only says that there is a next page, announced in
 // "next" and in a Link header (RFC 8288).
 func writePage[T any](w http.ResponseWriter, r *http.Request, items []T, limit int, key func(T) int64) error {
+	return writePageCursor(w, r, items, limit, func(it T) string { return encodeCursor(key(it)) })
+}
+
+// writePageCursor is writePage with the cursor of the last item made by
+// cursor.
+func writePageCursor[T any](w http.ResponseWriter, r *http.Request, items []T, limit int, cursor func(T) string) error {
 	out := list[T]{Items: items}
 	if len(items) > limit {
 		out.Items = items[:limit]
-		out.Next = encodeCursor(key(out.Items[limit-1]))
+		out.Next = cursor(out.Items[limit-1])
 		q := r.URL.Query()
 		q.Set("after", out.Next)
 		q.Set("limit", strconv.Itoa(limit))
@@ -78,7 +96,7 @@ func writePage[T any](w http.ResponseWriter, r *http.Request, items []T, limit i
 	return writeJSON(w, http.StatusOK, out)
 }
 
-// pageSlice pages a list the service returns whole (rules, tokens): the
+// pageSlice pages a list the service returns whole (tokens): the
 // items after the cursor's key, ordered by key, up to p.Limit of them.
 func pageSlice[T any](all []T, p directory.Page, key func(T) int64) []T {
 	for i, it := range all {

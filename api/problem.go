@@ -11,6 +11,10 @@ import (
 	"github.com/teamline/teamline/directory"
 )
 
+// statusClientClosed records a request whose client went away before the
+// answer (nginx's 499; not a registered status).
+const statusClientClosed = 499
+
 // problemBase prefixes the type URIs of Teamline's own problem types.
 const problemBase = "https://teamline.dev/problems/"
 
@@ -84,6 +88,14 @@ func detailOf(err, sentinel error) string {
 // fail writes the problem for err. Errors whose text must not reach the
 // client are logged with the request id, which the client can quote.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+		// The client went away (the server cancels the context when the
+		// connection drops): nobody reads the answer, and it is no server
+		// error for logs and 5xx alerts. 499 as nginx logs it.
+		writeProblem(w, &Problem{Type: "about:blank", Title: "Client Closed Request", Status: statusClientClosed,
+			Detail: "the client closed the request"})
+		return
+	}
 	p, public := problemFor(err)
 	if !public {
 		id := requestID(r.Context())
