@@ -11,11 +11,13 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/teamline/teamline/api"
 	"github.com/teamline/teamline/directory"
+	"github.com/teamline/teamline/store/storetest"
 )
 
 // TestInvalidUTF8: JSON is UTF-8 (RFC 8259 section 8.1). A body that is not
@@ -239,4 +241,24 @@ func TestDuplicateKeys(t *testing.T) {
 			t.Fatalf("agents %v", l.Agents)
 		}
 	})
+}
+
+// A request that outlives its deadline gets a 503 problem, not a handler
+// blocked forever on a hung database.
+func TestRequestDeadline(t *testing.T) {
+	e := newEnv(t, storetest.Drivers()[0])
+	srv := httptest.NewServer(api.New(e.svc, api.WithRequestTimeout(time.Nanosecond)).Handler())
+	defer srv.Close()
+	for _, path := range []string{"/api/v1/users", "/healthz"} {
+		req, _ := http.NewRequest("GET", srv.URL+path, nil)
+		req.Header.Set("Authorization", "Bearer "+e.boss)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusServiceUnavailable || res.Header.Get("Content-Type") != "application/problem+json" {
+			t.Errorf("GET %s past its deadline: %d %s, want a 503 problem", path, res.StatusCode, res.Header.Get("Content-Type"))
+		}
+	}
 }

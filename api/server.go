@@ -1,8 +1,10 @@
 package api
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -22,6 +24,7 @@ type Server struct {
 	gatherer prometheus.Gatherer
 	reg      prometheus.Registerer
 	version  string
+	timeout  time.Duration
 	metrics  *metrics
 	mux      *http.ServeMux
 }
@@ -43,6 +46,14 @@ func WithGatherer(g prometheus.Gatherer) Option { return func(s *Server) { s.gat
 // counted but registered nowhere.
 func WithRegisterer(r prometheus.Registerer) Option { return func(s *Server) { s.reg = r } }
 
+// DefaultRequestTimeout bounds the work of one request.
+const DefaultRequestTimeout = 30 * time.Second
+
+// WithRequestTimeout bounds how long one request may take (default 30 s):
+// its context ends then, so a hung database costs a 503, not a goroutine
+// and a connection held forever.
+func WithRequestTimeout(d time.Duration) Option { return func(s *Server) { s.timeout = d } }
+
 // WithVersion sets the version /healthz reports.
 func WithVersion(v string) Option { return func(s *Server) { s.version = v } }
 
@@ -52,6 +63,7 @@ func New(svc *directory.Service, opts ...Option) *Server {
 		svc:      svc,
 		log:      slog.New(slog.DiscardHandler),
 		maxBody:  DefaultMaxBodyBytes,
+		timeout:  DefaultRequestTimeout,
 		gatherer: prometheus.DefaultGatherer,
 		mux:      http.NewServeMux(),
 	}
@@ -60,6 +72,9 @@ func New(svc *directory.Service, opts ...Option) *Server {
 	}
 	if s.maxBody <= 0 {
 		s.maxBody = DefaultMaxBodyBytes
+	}
+	if s.timeout <= 0 {
+		s.timeout = DefaultRequestTimeout
 	}
 	s.metrics = newMetrics(s.reg, s.log)
 	s.routes()
@@ -107,13 +122,16 @@ func (s *Server) errors(h apiFunc) http.Handler {
 	})
 }
 
-// tag records the matched pattern for logs and metrics.
+// tag records the matched pattern for logs and metrics, and gives the
+// request its deadline.
 func (s *Server) tag(pattern string, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if info := infoFrom(r.Context()); info != nil {
 			info.route = pattern
 		}
-		h.ServeHTTP(w, r)
+		ctx, cancel := context.WithTimeout(r.Context(), s.timeout)
+		defer cancel()
+		h.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 

@@ -2,6 +2,7 @@ package directory
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -90,6 +91,9 @@ func (s *Service) UpdateLead(ctx context.Context, l Lead) (Lead, error) {
 	err := s.tx(ctx, func(q Queries) error {
 		old, err := q.GetLead(ctx, l.ID)
 		if err != nil {
+			return err
+		}
+		if err := unchangedSince(l.UpdatedAt, old.UpdatedAt, "lead", fmt.Sprint(old.ID)); err != nil {
 			return err
 		}
 		if !leadVisible(ctx, old) {

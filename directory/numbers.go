@@ -56,6 +56,9 @@ func (s *Service) UpdateNumber(ctx context.Context, n Number) (Number, error) {
 		if err != nil {
 			return err
 		}
+		if err := unchangedSince(n.UpdatedAt, old.UpdatedAt, "number", old.E164); err != nil {
+			return err
+		}
 		if err := s.checkNumber(ctx, q, &n, &old); err != nil {
 			return err
 		}

@@ -62,6 +62,9 @@ func (s *Service) UpdateRule(ctx context.Context, r Rule) (Rule, error) {
 		if err != nil {
 			return err
 		}
+		if err := unchangedSince(r.UpdatedAt, old.UpdatedAt, "rule", old.Name); err != nil {
+			return err
+		}
 		if err := s.checkRule(ctx, q, &r, &old); err != nil {
 			return err
 		}

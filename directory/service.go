@@ -97,3 +97,14 @@ func hasBuyerNumber(ctx context.Context, q Queries) (bool, error) {
 
 // isNotFound is errors.Is(err, ErrNotFound).
 func isNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
+
+// unchangedSince refuses an update computed from a copy read before the
+// stored object last changed (read at != stored): otherwise of two managers
+// editing at once, the later write would silently undo the earlier one. A
+// zero read time (apply, CLI) asks for no such check.
+func unchangedSince(read, stored time.Time, object, key string) error {
+	if read.IsZero() || read.Equal(stored) {
+		return nil
+	}
+	return conflictf("%s %s changed since it was read; read it again and retry", object, key)
+}

@@ -105,7 +105,8 @@ func (s *Service) checkSettings(ctx context.Context, q Queries, st *Settings, ol
 			v.add(r.name, "must be %d to %d", r.min, r.max)
 		}
 	}
-	st.UsageAlertPercents = slices.Compact(slices.Sorted(slices.Values(st.UsageAlertPercents)))
+	// null or [] both mean no usage alerts; stored as [] either way.
+	st.UsageAlertPercents = append([]int{}, slices.Compact(slices.Sorted(slices.Values(st.UsageAlertPercents)))...)
 	for _, p := range st.UsageAlertPercents {
 		if p < 1 || p > 1000 {
 			v.add("usage_alert_percents", "each must be 1 to 1000")

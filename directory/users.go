@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -79,6 +80,9 @@ func (s *Service) UpdateUser(ctx context.Context, u User) (User, error) {
 	err := s.tx(ctx, func(q Queries) error {
 		old, err := q.GetUser(ctx, u.ID)
 		if err != nil {
+			return err
+		}
+		if err := unchangedSince(u.UpdatedAt, old.UpdatedAt, "user", old.Username); err != nil {
 			return err
 		}
 		if err := s.checkUser(ctx, q, &u, &old); err != nil {
@@ -228,6 +232,11 @@ func (s *Service) checkSIP(v *ValidationError, u *User, old *User) {
 		n := utf8.RuneCountInString(u.SIPPassword)
 		if n < minSIPPassword || n > maxSIPPassword {
 			v.add("sip_password", "must be %d to %d characters", minSIPPassword, maxSIPPassword)
+			return
+		}
+		if !utf8.ValidString(u.SIPPassword) || strings.ContainsFunc(u.SIPPassword, unicode.IsControl) {
+			// Phones cannot type them, and they break provisioning files.
+			v.add("sip_password", "must be printable characters")
 			return
 		}
 		if old != nil && old.Username == u.Username && old.SIP != nil && old.SIP.Realm == s.realm &&

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/teamline/teamline/directory"
 	"github.com/teamline/teamline/store/storetest"
@@ -98,7 +99,8 @@ func TestAgentAccess(t *testing.T) {
 	// Own profile yes, dialer only where the account allows it.
 	bob.Name = "Bobby"
 	bob.DialerAccess = false
-	if _, err := svc.UpdateUser(asBob, bob); err != nil {
+	bob, err = svc.UpdateUser(asBob, bob)
+	if err != nil {
 		t.Fatalf("agent renaming himself: %v", err)
 	}
 	bob.DialerAccess = true
@@ -116,5 +118,31 @@ func TestAgentAccess(t *testing.T) {
 	alice.Name = "Mallory"
 	if _, err := svc.UpdateUser(asBob, alice); !errors.Is(err, directory.ErrForbidden) {
 		t.Fatalf("agent renaming alice: %v", err)
+	}
+}
+
+func TestStaleUpdatesAreRefused(t *testing.T) {
+	ctx := context.Background()
+	svc, _ := newService(t, storetest.Drivers()[0])
+	mustApply(t, svc, teamFile(), false)
+	// Two managers read Alice; the first renames her, the second, working
+	// from the older copy, changes her email.
+	first, _ := svc.GetUserByUsername(ctx, "alice")
+	second := first
+	first.Name = "Alice Cooper"
+	if _, err := svc.UpdateUser(ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	second.Email = "alice@example.com"
+	if _, err := svc.UpdateUser(ctx, second); !errors.Is(err, directory.ErrConflict) || !strings.Contains(err.Error(), "changed since it was read") {
+		t.Fatalf("stale update: %v, want a conflict", err)
+	}
+	if u, _ := svc.GetUserByUsername(ctx, "alice"); u.Name != "Alice Cooper" || u.Email != "" {
+		t.Fatalf("alice = %q %q: the stale write won", u.Name, u.Email)
+	}
+	// Without a read time (apply, CLI) the write goes through.
+	second.UpdatedAt = time.Time{}
+	if _, err := svc.UpdateUser(ctx, second); err != nil {
+		t.Fatalf("update without a read time: %v", err)
 	}
 }

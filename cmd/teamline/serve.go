@@ -60,6 +60,7 @@ func (a *app) serve(ctx context.Context) error {
 		api.WithGatherer(reg),
 		api.WithRegisterer(reg),
 		api.WithVersion(v),
+		api.WithRequestTimeout(time.Duration(a.cfg.HTTP.WriteTimeout)),
 	).Handler()
 	ln, err := net.Listen("tcp", a.cfg.HTTP.Listen)
 	if err != nil {
