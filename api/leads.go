@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/teamline/teamline/directory"
 )
@@ -15,6 +16,7 @@ func (s *Server) leads() {
 		path:     "/api/v1/leads",
 		readOnly: readOnly,
 		id:       func(l directory.Lead) int64 { return l.ID },
+		version:  func(x directory.Lead) time.Time { return x.UpdatedAt },
 		get:      s.svc.GetLead,
 		create:   s.svc.CreateLead,
 		update:   s.svc.UpdateLead,

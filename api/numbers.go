@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/teamline/teamline/directory"
 )
@@ -13,6 +14,7 @@ func (s *Server) numbers() {
 		path:     "/api/v1/numbers",
 		readOnly: readOnly,
 		id:       func(n directory.Number) int64 { return n.ID },
+		version:  func(x directory.Number) time.Time { return x.UpdatedAt },
 		get:      s.svc.GetNumber,
 		create:   s.svc.CreateNumber,
 		update:   s.svc.UpdateNumber,

@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"strings"
+	"time"
 )
 
 // readOnly are fields clients cannot set: a body may carry them (a GET
@@ -17,6 +19,7 @@ type resource[T any] struct {
 	path     string // "/api/v1/users"
 	readOnly []string
 	id       func(T) int64
+	version  func(T) time.Time // the object's updated_at: its ETag
 	get      func(context.Context, int64) (T, error)
 	create   func(context.Context, T) (T, error)
 	update   func(context.Context, T) (T, error)
@@ -41,6 +44,7 @@ func (c resource[T]) handleGet(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	w.Header().Set("ETag", etag(c.version(v)))
 	return writeJSON(w, http.StatusOK, v)
 }
 
@@ -58,6 +62,7 @@ func (c resource[T]) handleCreate(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	w.Header().Set("Location", c.path+"/"+strconv.FormatInt(c.id(v), 10))
+	w.Header().Set("ETag", etag(c.version(v)))
 	return writeJSON(w, http.StatusCreated, v)
 }
 
@@ -76,6 +81,9 @@ func (c resource[T]) handlePatch(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if err := ifMatch(r, c.version(v)); err != nil {
+		return err
+	}
 	if err := decodeInto(body, &v, c.readOnly...); err != nil {
 		return err
 	}
@@ -83,6 +91,7 @@ func (c resource[T]) handlePatch(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	w.Header().Set("ETag", etag(c.version(v)))
 	return writeJSON(w, http.StatusOK, v)
 }
 
@@ -90,6 +99,15 @@ func (c resource[T]) handleDelete(w http.ResponseWriter, r *http.Request) error 
 	id, err := pathID(r)
 	if err != nil {
 		return err
+	}
+	if r.Header.Get("If-Match") != "" {
+		v, err := c.get(r.Context(), id)
+		if err != nil {
+			return err
+		}
+		if err := ifMatch(r, c.version(v)); err != nil {
+			return err
+		}
 	}
 	if err := c.delete(r.Context(), id); err != nil {
 		return err
@@ -105,4 +123,28 @@ func pathID(r *http.Request) (int64, error) {
 		return 0, badParam("id", "must be a positive integer")
 	}
 	return id, nil
+}
+
+// etag is the entity tag of an object version: its updated_at, which every
+// change moves.
+func etag(updated time.Time) string {
+	return `"` + strconv.FormatInt(updated.UnixMicro(), 36) + `"`
+}
+
+// ifMatch enforces If-Match (RFC 9110 section 13.1.1): a client that read
+// an object may make its change conditional on nobody having changed it
+// since; otherwise 412.
+func ifMatch(r *http.Request, updated time.Time) error {
+	h := strings.TrimSpace(r.Header.Get("If-Match"))
+	if h == "" || h == "*" {
+		return nil
+	}
+	want := etag(updated)
+	for _, t := range strings.Split(h, ",") {
+		if strings.TrimSpace(t) == want {
+			return nil
+		}
+	}
+	return newProblem(http.StatusPreconditionFailed, "precondition-failed",
+		"the object changed since that version was read (ETag "+want+"); read it again and retry")
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/teamline/teamline/directory"
 )
@@ -19,6 +20,7 @@ func (s *Server) rules() {
 		path:     "/api/v1/rules",
 		readOnly: readOnly,
 		id:       func(r directory.Rule) int64 { return r.ID },
+		version:  func(x directory.Rule) time.Time { return x.UpdatedAt },
 		get:      s.svc.GetRule,
 		create:   s.svc.CreateRule,
 		update:   s.svc.UpdateRule,

@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 	"slices"
+	"time"
 
 	"github.com/teamline/teamline/directory"
 )
@@ -15,6 +16,7 @@ func (s *Server) users() {
 		path:     "/api/v1/users",
 		readOnly: slices.Concat(readOnly, []string{"sip_enabled"}),
 		id:       func(u directory.User) int64 { return u.ID },
+		version:  func(x directory.User) time.Time { return x.UpdatedAt },
 		get:      s.svc.GetUser,
 		create:   s.svc.CreateUser,
 		update:   s.svc.UpdateUser,
