@@ -70,6 +70,8 @@ func problemFor(err error) (*Problem, bool) {
 		return newProblem(http.StatusForbidden, "forbidden", detailOf(err, directory.ErrForbidden)), true
 	case errors.Is(err, directory.ErrNotFound):
 		return newProblem(http.StatusNotFound, "not-found", detailOf(err, directory.ErrNotFound)), true
+	case errors.Is(err, directory.ErrUnavailable):
+		return newProblem(http.StatusServiceUnavailable, "busy", detailOf(err, directory.ErrUnavailable)), true
 	case errors.Is(err, directory.ErrConflict):
 		return newProblem(http.StatusConflict, "conflict", detailOf(err, directory.ErrConflict)), true
 	case errors.Is(err, context.DeadlineExceeded):
@@ -109,6 +111,10 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 func writeProblem(w http.ResponseWriter, p *Problem) {
 	h := w.Header()
 	h.Set("Content-Type", "application/problem+json")
+	if p.Status == http.StatusServiceUnavailable && h.Get("Retry-After") == "" {
+		// Busy or slow database: worth trying again shortly (RFC 9110 10.2.3).
+		h.Set("Retry-After", "1")
+	}
 	if p.Status == http.StatusUnauthorized && h.Get("WWW-Authenticate") == "" {
 		h.Set("WWW-Authenticate", `Bearer realm="teamline"`)
 	}

@@ -70,7 +70,7 @@ func looksLikeMySQLDriver(dsn string) bool {
 //
 //   - ("sqlite", path or file: URI) for the SQLite forms; an empty DSN is dataDir/teamline.db;
 //   - ("mysql", go-sql-driver DSN) for both MySQL forms, mysql:// URLs converted, with parseTime=true,
-//     loc=UTC and multiStatements=true (the migrations need it) added unless the DSN sets them.
+//     loc=UTC added unless the DSN sets them.
 //
 // Errors wrap ErrDSN and never contain the password.
 func (d Database) Driver(dataDir string) (driver, dsn string, err error) {
@@ -208,9 +208,6 @@ func ensureParams(cfg *mysql.Config, set url.Values) {
 	}
 	if !set.Has("loc") {
 		cfg.Loc = time.UTC
-	}
-	if !set.Has("multiStatements") {
-		cfg.MultiStatements = true
 	}
 }
 

@@ -42,23 +42,23 @@ func TestDriverMySQL(t *testing.T) {
 		want mysql.Config // fields compared: User, Passwd, Net, Addr, DBName, ParseTime, Loc, MultiStatements, TLSConfig
 	}{
 		{"url", "mysql://teamline:" + testPassword + "@db.example.com:3307/teamline",
-			mysql.Config{User: "teamline", Passwd: testPassword, Net: "tcp", Addr: "db.example.com:3307", DBName: "teamline", ParseTime: true, Loc: time.UTC, MultiStatements: true}},
+			mysql.Config{User: "teamline", Passwd: testPassword, Net: "tcp", Addr: "db.example.com:3307", DBName: "teamline", ParseTime: true, Loc: time.UTC, MultiStatements: false}},
 		{"url default port, escaped password, tls", "mysql://teamline:p%40ss%2Fw%3Ard@db.example.com/teamline?tls=true",
-			mysql.Config{User: "teamline", Passwd: "p@ss/w:rd", Net: "tcp", Addr: "db.example.com:3306", DBName: "teamline", ParseTime: true, Loc: time.UTC, MultiStatements: true, TLSConfig: "true"}},
+			mysql.Config{User: "teamline", Passwd: "p@ss/w:rd", Net: "tcp", Addr: "db.example.com:3306", DBName: "teamline", ParseTime: true, Loc: time.UTC, MultiStatements: false, TLSConfig: "true"}},
 		{"url IPv6", "mysql://u:p@[2001:db8::1]:3306/db",
-			mysql.Config{User: "u", Passwd: "p", Net: "tcp", Addr: "[2001:db8::1]:3306", DBName: "db", ParseTime: true, Loc: time.UTC, MultiStatements: true}},
-		{"url keeps user choices", "mysql://u:p@h/db?parseTime=false&multiStatements=false&loc=Local",
-			mysql.Config{User: "u", Passwd: "p", Net: "tcp", Addr: "h:3306", DBName: "db", ParseTime: false, Loc: time.Local, MultiStatements: false}},
+			mysql.Config{User: "u", Passwd: "p", Net: "tcp", Addr: "[2001:db8::1]:3306", DBName: "db", ParseTime: true, Loc: time.UTC, MultiStatements: false}},
+		{"url keeps user choices", "mysql://u:p@h/db?parseTime=false&multiStatements=true&loc=Local",
+			mysql.Config{User: "u", Passwd: "p", Net: "tcp", Addr: "h:3306", DBName: "db", ParseTime: false, Loc: time.Local, MultiStatements: true}},
 		{"driver form", "teamline:" + testPassword + "@tcp(db.example.com:3306)/teamline",
-			mysql.Config{User: "teamline", Passwd: testPassword, Net: "tcp", Addr: "db.example.com:3306", DBName: "teamline", ParseTime: true, Loc: time.UTC, MultiStatements: true}},
+			mysql.Config{User: "teamline", Passwd: testPassword, Net: "tcp", Addr: "db.example.com:3306", DBName: "teamline", ParseTime: true, Loc: time.UTC, MultiStatements: false}},
 		{"driver form, .db name, slash in password", "u:pa/ss@tcp(h:3306)/app.db",
-			mysql.Config{User: "u", Passwd: "pa/ss", Net: "tcp", Addr: "h:3306", DBName: "app.db", ParseTime: true, Loc: time.UTC, MultiStatements: true}},
+			mysql.Config{User: "u", Passwd: "pa/ss", Net: "tcp", Addr: "h:3306", DBName: "app.db", ParseTime: true, Loc: time.UTC, MultiStatements: false}},
 		{"driver form keeps user choices", "u:p@tcp(h:3306)/db?parseTime=false&multiStatements=false",
 			mysql.Config{User: "u", Passwd: "p", Net: "tcp", Addr: "h:3306", DBName: "db", ParseTime: false, Loc: time.UTC, MultiStatements: false}},
 		{"driver form unix socket", "u:p@unix(/run/mysqld/mysqld.sock)/db",
-			mysql.Config{User: "u", Passwd: "p", Net: "unix", Addr: "/run/mysqld/mysqld.sock", DBName: "db", ParseTime: true, Loc: time.UTC, MultiStatements: true}},
+			mysql.Config{User: "u", Passwd: "p", Net: "unix", Addr: "/run/mysqld/mysqld.sock", DBName: "db", ParseTime: true, Loc: time.UTC, MultiStatements: false}},
 		{"driver form no password", "root@tcp(127.0.0.1:3306)/db",
-			mysql.Config{User: "root", Net: "tcp", Addr: "127.0.0.1:3306", DBName: "db", ParseTime: true, Loc: time.UTC, MultiStatements: true}},
+			mysql.Config{User: "root", Net: "tcp", Addr: "127.0.0.1:3306", DBName: "db", ParseTime: true, Loc: time.UTC, MultiStatements: false}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

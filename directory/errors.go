@@ -15,6 +15,10 @@ var (
 	ErrConflict = errors.New("conflict")
 	// ErrForbidden: the actor may not make this change (R-ACC).
 	ErrForbidden = errors.New("forbidden")
+	// ErrUnavailable: the database could not take the change just now (a
+	// lock held by another writer); nothing was written and the same
+	// request may succeed when tried again.
+	ErrUnavailable = errors.New("temporarily unavailable")
 )
 
 // FieldError names one wrong field of an input and says why.

@@ -17,6 +17,12 @@ import (
 // inputs well below them.
 var ErrTooLong = errors.New("store: value too long")
 
+// ErrBusy: the database gave up waiting for a lock another writer held (a
+// MySQL deadlock or lock wait timeout, SQLite's busy timeout). Nothing of the
+// failed statement was written and the same change may well succeed when
+// tried again. Errors that wrap it also match directory.ErrUnavailable.
+var ErrBusy = errors.New("store: database busy")
+
 type errKind int
 
 const (
@@ -24,6 +30,7 @@ const (
 	errUnique
 	errForeignKey
 	errTooLong
+	errBusy
 )
 
 // MySQL error numbers (mysqld_error.h).
@@ -32,6 +39,8 @@ const (
 	mysqlRowIsReferenced = 1451 // cannot delete or update a parent row
 	mysqlNoReferenced    = 1452 // cannot add or update a child row
 	mysqlDataTooLong     = 1406
+	mysqlLockWaitTimeout = 1205
+	mysqlDeadlock        = 1213
 )
 
 // classify tells constraint violations apart on both backends and returns
@@ -53,6 +62,11 @@ func classify(err error) (errKind, string) {
 			// The only CHECKs are the length limits, named after their column.
 			return errTooLong, after(msg, "CHECK constraint failed: ")
 		}
+		// Extended codes (SQLITE_BUSY_SNAPSHOT, ...) keep the primary code
+		// in the low byte.
+		if c := se.Code() & 0xff; c == sqlite3.SQLITE_BUSY || c == sqlite3.SQLITE_LOCKED {
+			return errBusy, ""
+		}
 		return errOther, ""
 	}
 	var me *mysql.MySQLError
@@ -73,6 +87,8 @@ func classify(err error) (errKind, string) {
 			return errForeignKey, strings.Trim(firstWord(after(me.Message, "CONSTRAINT ")), "`")
 		case mysqlDataTooLong:
 			return errTooLong, strings.Trim(firstWord(after(me.Message, "for column ")), "'`")
+		case mysqlDeadlock, mysqlLockWaitTimeout:
+			return errBusy, ""
 		}
 	}
 	return errOther, ""
@@ -148,8 +164,37 @@ func wrapErr(err error, what, fkMsg string) error {
 		return fmt.Errorf("%w: %s: %s", directory.ErrConflict, what, fkMsg)
 	case errTooLong:
 		return fmt.Errorf("%w: %s: %s", ErrTooLong, what, key)
+	case errBusy:
+		return &busyError{what: what, err: err}
 	}
 	return fmt.Errorf("store: %s: %w", what, err)
+}
+
+// busyError is ErrBusy for a change to what. Its text is meant for the
+// user, who can only try again; the database's own error is wrapped for
+// the log.
+type busyError struct {
+	what string
+	err  error
+}
+
+func (e *busyError) Error() string {
+	return fmt.Sprintf("%s: %s: the database was busy with another change; try again", directory.ErrUnavailable, e.what)
+}
+
+func (e *busyError) Is(target error) bool {
+	return target == ErrBusy || target == directory.ErrUnavailable
+}
+
+func (e *busyError) Unwrap() error { return e.err }
+
+// busyErr turns an error that classify calls busy, and that is not ErrBusy
+// yet, into ErrBusy; other errors pass unchanged.
+func busyErr(err error, what string) error {
+	if kind, _ := classify(err); kind == errBusy && !errors.Is(err, ErrBusy) {
+		return &busyError{what: what, err: err}
+	}
+	return err
 }
 
 func notFound(format string, args ...any) error {

@@ -23,6 +23,8 @@ func TestClassifyMySQL(t *testing.T) {
 		{&mysql.MySQLError{Number: 1452, Message: "odd"}, errForeignKey, ""},
 		{&mysql.MySQLError{Number: 1406, Message: "Data too long for column 'username' at row 1"}, errTooLong, "username"},
 		{&mysql.MySQLError{Number: 1146, Message: "Table 'x' doesn't exist"}, errOther, ""},
+		{&mysql.MySQLError{Number: 1213, Message: "Deadlock found when trying to get lock; try restarting transaction"}, errBusy, ""},
+		{&mysql.MySQLError{Number: 1205, Message: "Lock wait timeout exceeded; try restarting transaction"}, errBusy, ""},
 	} {
 		kind, key := classify(fmt.Errorf("wrapped: %w", tc.err))
 		if kind != tc.kind || key != tc.key {
@@ -32,6 +34,15 @@ func TestClassifyMySQL(t *testing.T) {
 	err := writeErr(&mysql.MySQLError{Number: 1062, Message: "Duplicate entry 'a' for key 'users_username'"}, `user "a"`)
 	if !errors.Is(err, directory.ErrConflict) || err.Error() != `conflict: user "a": username already taken` {
 		t.Errorf("writeErr = %v", err)
+	}
+	deadlock := &mysql.MySQLError{Number: 1213, Message: "Deadlock found when trying to get lock"}
+	err = writeErr(deadlock, "lead 7")
+	if !errors.Is(err, ErrBusy) || !errors.Is(err, directory.ErrUnavailable) || !errors.Is(err, deadlock) ||
+		err.Error() != "temporarily unavailable: lead 7: the database was busy with another change; try again" {
+		t.Errorf("writeErr(deadlock) = %v", err)
+	}
+	if again := busyErr(err, "transaction"); again != err {
+		t.Errorf("busyErr wrapped twice: %v", again)
 	}
 	if kind, _ := classify(errors.New("plain")); kind != errOther {
 		t.Errorf("plain error: %v", kind)

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -43,60 +44,66 @@ func (q *queries) leads(ctx context.Context, query string, args ...any) ([]direc
 	return out, nil
 }
 
+// leadChildren fills in the phones, tags and agents of leads with one
+// query per batch: a UNION of the three tables, each row tagged with its
+// kind. The rows come in no particular order (an ORDER BY over the UNION
+// would cost MySQL a temporary table and a sort, more than the query
+// itself); phones and tags are put in position order here.
 func (q *queries) leadChildren(ctx context.Context, leads []directory.Lead) error {
+	type child struct {
+		position int64
+		value    string
+	}
 	at := make(map[int64]*directory.Lead, len(leads))
 	ids := make([]int64, len(leads))
 	for i := range leads {
 		at[leads[i].ID], ids[i] = &leads[i], leads[i].ID
 	}
-	return forBatches(ids, func(in string, args []any) error {
-		err := q.each(ctx, `SELECT lead_id, e164 FROM lead_phones WHERE lead_id IN (`+in+`)
-			ORDER BY lead_id, position`, args, func(r *sql.Rows) error {
-			var (
-				id    int64
-				phone string
-			)
-			if err := r.Scan(&id, &phone); err != nil {
-				return err
-			}
-			at[id].Phones = append(at[id].Phones, phone)
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		err = q.each(ctx, `SELECT lead_id, tag FROM lead_tags WHERE lead_id IN (`+in+`)
-			ORDER BY lead_id, position`, args, func(r *sql.Rows) error {
-			var (
-				id  int64
-				tag string
-			)
-			if err := r.Scan(&id, &tag); err != nil {
-				return err
-			}
-			at[id].Tags = append(at[id].Tags, tag)
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		return q.each(ctx, `SELECT la.lead_id, la.role, u.username FROM lead_agents la
-			JOIN users u ON u.id = la.user_id WHERE la.lead_id IN (`+in+`)`, args, func(r *sql.Rows) error {
-			var (
-				id             int64
-				role, username string
-			)
-			if err := r.Scan(&id, &role, &username); err != nil {
-				return err
-			}
-			l := at[id]
-			if l.Agents == nil {
-				l.Agents = map[string]string{}
-			}
-			l.Agents[role] = username
-			return nil
-		})
+	phones, tags := map[int64][]child{}, map[int64][]child{}
+	err := forBatches(ids, func(in string, args []any) error {
+		return q.each(ctx, `SELECT lead_id, 'phone', position, e164, '' FROM lead_phones WHERE lead_id IN (`+in+`)
+			UNION ALL SELECT lead_id, 'tag', position, tag, '' FROM lead_tags WHERE lead_id IN (`+in+`)
+			UNION ALL SELECT la.lead_id, 'agent', 0, la.role, u.username FROM lead_agents la
+				JOIN users u ON u.id = la.user_id WHERE la.lead_id IN (`+in+`)`,
+			slices.Concat(args, args, args), func(r *sql.Rows) error {
+				var (
+					id             int64
+					c              child
+					kind, username string
+				)
+				if err := r.Scan(&id, &kind, &c.position, &c.value, &username); err != nil {
+					return err
+				}
+				switch kind {
+				case "phone":
+					phones[id] = append(phones[id], c)
+				case "tag":
+					tags[id] = append(tags[id], c)
+				case "agent":
+					l := at[id]
+					if l.Agents == nil {
+						l.Agents = map[string]string{}
+					}
+					l.Agents[c.value] = username
+				}
+				return nil
+			})
 	})
+	if err != nil {
+		return err
+	}
+	inOrder := func(cs []child) []string {
+		slices.SortFunc(cs, func(a, b child) int { return cmp.Compare(a.position, b.position) })
+		var out []string
+		for _, c := range cs {
+			out = append(out, c.value)
+		}
+		return out
+	}
+	for id, l := range at {
+		l.Phones, l.Tags = inOrder(phones[id]), inOrder(tags[id])
+	}
+	return nil
 }
 
 // each calls fn for every row of the query.
@@ -121,25 +128,14 @@ func (q *queries) each(ctx context.Context, query string, args []any, fn func(*s
 func (q *queries) ListLeads(ctx context.Context, f directory.LeadFilter) ([]directory.Lead, error) {
 	query, args := selectLeads+` WHERE l.id > ?`, []any{f.After}
 	if f.Phone != "" {
-		id, ok, err := q.lookupLeadID(ctx, f.Phone)
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			return []directory.Lead{}, nil
-		}
-		query, args = query+` AND l.id = ?`, append(args, id)
+		cond, a := exact("e164", f.Phone)
+		query, args = query+` AND l.id IN (SELECT lead_id FROM lead_phones WHERE `+cond+`)`, append(args, a...)
 	}
 	if f.Agent != "" {
-		user, err := q.userID(ctx, f.Agent)
-		if isNotFound(err) {
-			return []directory.Lead{}, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		query += ` AND l.id IN (SELECT lead_id FROM lead_agents WHERE user_id = ?)`
-		args = append(args, user)
+		cond, a := exact("u.username", f.Agent)
+		query += ` AND l.id IN (SELECT la.lead_id FROM lead_agents la JOIN users u ON u.id = la.user_id
+			WHERE ` + cond + `)`
+		args = append(args, a...)
 	}
 	if f.Query != "" {
 		query += ` AND l.name_fold LIKE ? ESCAPE '!'`
@@ -163,20 +159,19 @@ func (q *queries) GetLead(ctx context.Context, id int64) (directory.Lead, error)
 	return ls[0], nil
 }
 
-// GetLeadByPhone returns the lead with this phone.
+// GetLeadByPhone returns the lead with this phone. Every inbound call asks
+// (R-LEAD-3), so it costs two queries: the phone's lead row, and its
+// children.
 func (q *queries) GetLeadByPhone(ctx context.Context, e164 string) (directory.Lead, error) {
-	id, ok, err := q.lookupLeadID(ctx, e164)
+	cond, args := exact("e164", e164)
+	ls, err := q.leads(ctx, selectLeads+` WHERE l.id = (SELECT lead_id FROM lead_phones WHERE `+cond+`)`, args...)
 	if err != nil {
 		return directory.Lead{}, err
 	}
-	if !ok {
+	if len(ls) == 0 {
 		return directory.Lead{}, notFound("lead with phone %q", e164)
 	}
-	l, err := q.GetLead(ctx, id)
-	if isNotFound(err) { // deleted in between
-		return directory.Lead{}, notFound("lead with phone %q", e164)
-	}
-	return l, err
+	return ls[0], nil
 }
 
 func (q *queries) lookupLeadID(ctx context.Context, e164 string) (int64, bool, error) {
@@ -259,8 +254,7 @@ func (q *queries) insertLeadChildren(ctx context.Context, id int64, l *directory
 		for i, p := range l.Phones {
 			args = append(args, id, i, p)
 		}
-		_, err := q.q.ExecContext(ctx, `INSERT INTO lead_phones (lead_id, position, e164) VALUES `+
-			rowsSQL(3, len(l.Phones)), args...)
+		err := q.insertRows(ctx, `INSERT INTO lead_phones (lead_id, position, e164)`, 3, args)
 		if err != nil {
 			if kind, _ := classify(err); kind == errUnique {
 				return q.phoneConflict(ctx, id, l.Phones)
@@ -273,9 +267,7 @@ func (q *queries) insertLeadChildren(ctx context.Context, id int64, l *directory
 		for i, t := range l.Tags {
 			args = append(args, id, i, t)
 		}
-		_, err := q.q.ExecContext(ctx, `INSERT INTO lead_tags (lead_id, position, tag) VALUES `+
-			rowsSQL(3, len(l.Tags)), args...)
-		if err != nil {
+		if err := q.insertRows(ctx, `INSERT INTO lead_tags (lead_id, position, tag)`, 3, args); err != nil {
 			return writeErr(err, what)
 		}
 	}
@@ -285,17 +277,19 @@ func (q *queries) insertLeadChildren(ctx context.Context, id int64, l *directory
 			roles = append(roles, r)
 		}
 		slices.Sort(roles) // the same error for the same input
+		names := make([]string, len(roles))
+		for i, r := range roles {
+			names[i] = l.Agents[r]
+		}
+		users, err := q.userIDs(ctx, names)
+		if err != nil {
+			return err
+		}
 		args := make([]any, 0, 3*len(roles))
 		for _, r := range roles {
-			user, err := q.userID(ctx, l.Agents[r])
-			if err != nil {
-				return err
-			}
-			args = append(args, id, r, user)
+			args = append(args, id, r, users[l.Agents[r]])
 		}
-		_, err := q.q.ExecContext(ctx, `INSERT INTO lead_agents (lead_id, role, user_id) VALUES `+
-			rowsSQL(3, len(roles)), args...)
-		if err != nil {
+		if err := q.insertRows(ctx, `INSERT INTO lead_agents (lead_id, role, user_id)`, 3, args); err != nil {
 			return writeErr(err, what)
 		}
 	}
@@ -319,12 +313,6 @@ func (q *queries) phoneConflict(ctx context.Context, id int64, phones []string) 
 		}
 	}
 	return fmt.Errorf("%w: phone already on a lead", directory.ErrConflict)
-}
-
-// rowsSQL is "(?, ?), (?, ?)" for n rows of cols columns.
-func rowsSQL(cols, n int) string {
-	row := "(" + placeholders(cols) + ")"
-	return strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
 }
 
 // DeleteLead deletes the lead with its phones, tags and agents.

@@ -19,6 +19,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -86,10 +87,11 @@ func WithClock(now func() time.Time) Option { return func(o *options) { o.now = 
 // the DSN sets them itself.
 //
 // driver "mysql": dsn is a go-sql-driver DSN. The store forces
-// parseTime=true, loc=UTC, multiStatements=true and clientFoundRows=true
+// parseTime=true, loc=UTC, multiStatements=false and clientFoundRows=true
 // (UPDATE reports matched rows, so "no such row" is told apart from "no
 // change") and, unless the DSN sets them, sql_mode=TRADITIONAL (strict: too
-// long values fail instead of being cut) and time_zone='+00:00'.
+// long values fail instead of being cut), time_zone='+00:00' and the READ
+// COMMITTED isolation level (see readCommitted).
 func Open(ctx context.Context, driver, dsn string, opts ...Option) (*Store, error) {
 	o := options{log: slog.New(slog.DiscardHandler), now: time.Now}
 	for _, opt := range opts {
@@ -104,8 +106,9 @@ func Open(ctx context.Context, driver, dsn string, opts ...Option) (*Store, erro
 		dsn = sqliteDSN(dsn)
 		db, err = sql.Open(DriverSQLite, dsn)
 		if err == nil && sqliteInMemory(dsn) {
-			// Every connection to :memory: is its own database.
-			o.maxOpen = 1
+			// Every connection to :memory: is its own database, which
+			// lives as long as the connection: keep exactly one, forever.
+			o.maxOpen, o.maxIdle, o.maxIdleSet, o.maxLifetime = 1, 1, true, 0
 		}
 	case DriverMySQL:
 		db, err = openMySQL(dsn)
@@ -195,7 +198,9 @@ func openMySQL(dsn string) (*sql.DB, error) {
 	}
 	cfg.ParseTime = true
 	cfg.Loc = time.UTC
-	cfg.MultiStatements = true
+	// One statement per query: the store never sends more, and a query
+	// that could carry a second statement would only help an injection.
+	cfg.MultiStatements = false
 	cfg.ClientFoundRows = true
 	// Send each query with its arguments in one round trip instead of
 	// prepare, execute and close: a third of the latency on every lookup.
@@ -210,9 +215,47 @@ func openMySQL(dsn string) (*sql.DB, error) {
 	if _, ok := cfg.Params["time_zone"]; !ok {
 		cfg.Params["time_zone"] = "'+00:00'"
 	}
+	_, isolation := cfg.Params["transaction_isolation"]
+	_, isolationOld := cfg.Params["tx_isolation"]
 	conn, err := mysql.NewConnector(cfg)
 	if err != nil {
 		return nil, err
 	}
-	return sql.OpenDB(conn), nil
+	if isolation || isolationOld {
+		return sql.OpenDB(conn), nil
+	}
+	return sql.OpenDB(initConnector{Connector: conn, init: readCommitted}), nil
+}
+
+// readCommitted runs on every new MySQL connection. Under InnoDB's default
+// REPEATABLE READ a write that finds no row (deleting a lead's tags before
+// writing the new ones, updating the settings row before it exists) locks
+// the gap where the row would be, and two transactions that then insert
+// into that gap deadlock; READ COMMITTED takes no such gap locks. The
+// statement, not a DSN parameter, because the variable is
+// transaction_isolation on MySQL 8 and tx_isolation on MariaDB before 11.1.
+// (Binary logging then needs binlog_format ROW or MIXED, the defaults.)
+const readCommitted = "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED"
+
+// initConnector runs init on every connection it opens.
+type initConnector struct {
+	driver.Connector
+	init string
+}
+
+func (c initConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	conn, err := c.Connector.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ex, ok := conn.(driver.ExecerContext)
+	if !ok {
+		conn.Close()
+		return nil, fmt.Errorf("store: %T cannot run %q", conn, c.init)
+	}
+	if _, err := ex.ExecContext(ctx, c.init, nil); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return conn, nil
 }

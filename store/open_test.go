@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/teamline/teamline/directory"
 )
@@ -65,5 +66,29 @@ func TestSQLitePragmas(t *testing.T) {
 	}
 	if _, err := mem.ListUsers(ctx, directory.Page{}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// An in-memory database lives as long as its one connection: the pool must
+// neither close it when idle nor when it is old, whatever the options say.
+func TestSQLiteInMemoryKeepsItsConnection(t *testing.T) {
+	ctx := context.Background()
+	for _, opts := range [][]Option{
+		{WithMaxIdleConns(0)},
+		{WithConnMaxLifetime(time.Millisecond)},
+		{WithMaxOpenConns(5), WithMaxIdleConns(0), WithConnMaxLifetime(time.Millisecond)},
+	} {
+		s, err := Open(ctx, DriverSQLite, "file::memory:", opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(20 * time.Millisecond)
+		if _, err := s.ListUsers(ctx, directory.Page{}); err != nil {
+			t.Errorf("after a pause: %v", err)
+		}
+		s.Close()
 	}
 }

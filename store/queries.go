@@ -68,7 +68,7 @@ func (s *Store) InTx(ctx context.Context, fn func(q directory.Queries) error) er
 func runTx(ctx context.Context, db *sql.DB, now func() time.Time, fn func(*queries) error) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("store: begin: %w", err)
+		return busyErr(fmt.Errorf("store: begin: %w", err), "transaction")
 	}
 	done := false
 	defer func() {
@@ -80,10 +80,12 @@ func runTx(ctx context.Context, db *sql.DB, now func() time.Time, fn func(*queri
 	done = true
 	if err != nil {
 		_ = tx.Rollback()
-		return err
+		// A deadlock or lock wait timeout may come from any statement of
+		// fn, also from those whose errors are not mapped one by one.
+		return busyErr(err, "transaction")
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("store: commit: %w", err)
+		return busyErr(fmt.Errorf("store: commit: %w", err), "transaction")
 	}
 	return nil
 }
@@ -143,6 +145,36 @@ func (q *queries) userID(ctx context.Context, username string) (int64, error) {
 	return id, nil
 }
 
+// userIDs maps usernames to their row IDs with one query per batch, or
+// returns ErrNotFound naming the first of names that is no user.
+func (q *queries) userIDs(ctx context.Context, names []string) (map[string]int64, error) {
+	ids := make(map[string]int64, len(names))
+	err := forBatches(names, func(in string, args []any) error {
+		return q.each(ctx, `SELECT username, id FROM users WHERE username IN (`+in+`)`, args, func(r *sql.Rows) error {
+			var (
+				name string
+				id   int64
+			)
+			if err := r.Scan(&name, &id); err != nil {
+				return err
+			}
+			// Keyed by the stored name: a name that MySQL's IN matched
+			// only by ignoring trailing spaces is missing below.
+			ids[name] = id
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: find users: %w", err)
+	}
+	for _, n := range names {
+		if _, ok := ids[n]; !ok {
+			return nil, notFound("user %q", n)
+		}
+	}
+	return ids, nil
+}
+
 // numberID maps an E.164 number to its row ID (ErrNotFound naming it).
 func (q *queries) numberID(ctx context.Context, e164 string) (int64, error) {
 	id, ok, err := q.lookupID(ctx, "numbers", "e164", e164)
@@ -155,24 +187,45 @@ func (q *queries) numberID(ctx context.Context, e164 string) (int64, error) {
 	return id, nil
 }
 
-// inBatch is how many IDs go into one IN (...) list: far below SQLite's
-// 32766 and MySQL's 65535 placeholders.
+// inBatch is how many IDs go into one IN (...) list, and how many rows into
+// one INSERT: far below SQLite's 32766 and MySQL's 65535 placeholders.
 const inBatch = 500
 
-// forBatches calls fn with "?, ?, ..." and the args for each batch of ids.
-func forBatches(ids []int64, fn func(placeholders string, args []any) error) error {
-	for len(ids) > 0 {
-		n := min(len(ids), inBatch)
+// forBatches calls fn with "?, ?, ..." and the args for each batch of
+// values.
+func forBatches[T any](values []T, fn func(placeholders string, args []any) error) error {
+	for len(values) > 0 {
+		n := min(len(values), inBatch)
 		args := make([]any, n)
-		for i, id := range ids[:n] {
-			args[i] = id
+		for i, v := range values[:n] {
+			args[i] = v
 		}
 		if err := fn(placeholders(n), args); err != nil {
 			return err
 		}
-		ids = ids[n:]
+		values = values[n:]
 	}
 	return nil
+}
+
+// insertRows runs "head VALUES (...), (...)" for args, cols of them a row,
+// in statements of at most inBatch rows: one statement takes at most 32766
+// placeholders on SQLite and 65535 on MySQL.
+func (q *queries) insertRows(ctx context.Context, head string, cols int, args []any) error {
+	for len(args) > 0 {
+		n := min(len(args)/cols, inBatch)
+		if _, err := q.q.ExecContext(ctx, head+" VALUES "+rowsSQL(cols, n), args[:n*cols]...); err != nil {
+			return err
+		}
+		args = args[n*cols:]
+	}
+	return nil
+}
+
+// rowsSQL is "(?, ?), (?, ?)" for n rows of cols columns.
+func rowsSQL(cols, n int) string {
+	row := "(" + placeholders(cols) + ")"
+	return strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
 }
 
 func placeholders(n int) string {

@@ -271,9 +271,7 @@ func (q *queries) insertRuleChildren(ctx context.Context, id int64, r *directory
 		crit = append(crit, id, criterionLeadType, i, string(t))
 	}
 	if len(crit) > 0 {
-		_, err := q.q.ExecContext(ctx, `INSERT INTO rule_criteria (rule_id, type, position, value) VALUES `+
-			rowsSQL(4, len(crit)/4), crit...)
-		if err != nil {
+		if err := q.insertRows(ctx, `INSERT INTO rule_criteria (rule_id, type, position, value)`, 4, crit); err != nil {
 			return writeErr(err, what)
 		}
 	}
@@ -290,33 +288,38 @@ func (q *queries) insertRuleChildren(ctx context.Context, id int64, r *directory
 			}
 			args = append(args, id, i, string(doc), w.Start, w.End)
 		}
-		_, err := q.q.ExecContext(ctx, `INSERT INTO rule_windows (rule_id, position, days, start_hhmm, end_hhmm)
-			VALUES `+rowsSQL(5, len(r.Windows)), args...)
+		err := q.insertRows(ctx, `INSERT INTO rule_windows (rule_id, position, days, start_hhmm, end_hhmm)`, 5, args)
 		if err != nil {
 			return writeErr(err, what)
 		}
 	}
-	var agents []any
-	for _, list := range []struct {
+	lists := []struct {
 		kind   string
 		agents []directory.RuleAgent
-	}{{kindAgent, r.Agents}, {kindLender, r.Lenders}} {
+	}{{kindAgent, r.Agents}, {kindLender, r.Lenders}}
+	var names []string
+	for _, list := range lists {
 		seen := map[string]bool{}
-		for i, a := range list.agents {
+		for _, a := range list.agents {
 			if seen[a.User] {
 				return fmt.Errorf("%w: %s: user %q listed twice among the %ss", directory.ErrConflict, what, a.User, list.kind)
 			}
 			seen[a.User] = true
-			user, err := q.userID(ctx, a.User)
-			if err != nil {
-				return err
-			}
-			agents = append(agents, id, list.kind, i, user, a.LeadsPerRound)
+			names = append(names, a.User)
+		}
+	}
+	users, err := q.userIDs(ctx, names)
+	if err != nil {
+		return err
+	}
+	var agents []any
+	for _, list := range lists {
+		for i, a := range list.agents {
+			agents = append(agents, id, list.kind, i, users[a.User], a.LeadsPerRound)
 		}
 	}
 	if len(agents) > 0 {
-		_, err := q.q.ExecContext(ctx, `INSERT INTO rule_agents (rule_id, kind, position, user_id, leads_per_round)
-			VALUES `+rowsSQL(5, len(agents)/5), agents...)
+		err := q.insertRows(ctx, `INSERT INTO rule_agents (rule_id, kind, position, user_id, leads_per_round)`, 5, agents)
 		if err != nil {
 			return writeErr(err, what)
 		}

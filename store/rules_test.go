@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/teamline/teamline/directory"
@@ -114,5 +115,34 @@ func TestRuleErrors(t *testing.T) {
 
 		missing := directory.Rule{ID: 999, Name: "M"}
 		isErr(t, s.UpdateRule(ctx, &missing), directory.ErrNotFound, "999")
+	})
+}
+
+// A rule may hold more values than one statement takes placeholders
+// (SQLite: 32766), and any Go int in its integer fields; both backends keep
+// it the same.
+func TestRuleBigAndWide(t *testing.T) {
+	run(t, func(t *testing.T, s *store.Store) {
+		user(t, s, "alice")
+		r := directory.Rule{Name: "Everywhere", Position: 1 << 40, Active: true, Distribution: directory.DistClaim,
+			ClaimTimeout: 1<<33 + 1, Agents: []directory.RuleAgent{{User: "alice", LeadsPerRound: 1<<35 + 1}}}
+		for i := range 9000 { // 36,000 values
+			r.Criteria.PostalCodes = append(r.Criteria.PostalCodes, fmt.Sprintf("%05d", i))
+		}
+		for i := range 7000 { // 35,000 values
+			r.Windows = append(r.Windows, directory.Window{Days: []string{"mon"}, Start: fmt.Sprint(i), End: "24:00"})
+		}
+		must(t, s.CreateRule(ctx, &r))
+		same(t, "big rule", get(s.GetRule(ctx, r.ID))(t), r)
+		r.Criteria.PostalCodes = r.Criteria.PostalCodes[1:]
+		must(t, s.UpdateRule(ctx, &r))
+		same(t, "updated big rule", get(s.GetRule(ctx, r.ID))(t), r)
+
+		l := directory.Lead{Name: "Tagged", Phones: []string{"+15550000001"}}
+		for i := range 11000 { // 33,000 values
+			l.Tags = append(l.Tags, fmt.Sprint(i))
+		}
+		must(t, s.CreateLead(ctx, &l))
+		same(t, "lead tags", get(s.GetLead(ctx, l.ID))(t).Tags, l.Tags)
 	})
 }

@@ -13,7 +13,8 @@ import (
 
 // The settings are one JSON document in the single row of account_settings,
 // so a new setting needs no migration: documents stored before it existed
-// are decoded over DefaultSettings() and get its default.
+// are decoded over DefaultSettings() and get its default. The migration
+// creates the row (doc "{}"); PutSettings still inserts it should it be gone.
 const settingsID = 1
 
 // GetSettings returns the stored settings, DefaultSettings() if none were
@@ -57,7 +58,7 @@ func (q *queries) PutSettings(ctx context.Context, s directory.Settings, at time
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("store: put settings: %w", err)
+		return busyErr(fmt.Errorf("store: put settings: %w", err), "settings")
 	}
 	return nil
 }

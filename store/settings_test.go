@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -34,12 +35,54 @@ func TestSettings(t *testing.T) {
 func TestSettingsMergeOverDefaults(t *testing.T) {
 	// A document stored before a setting existed gets the setting's default.
 	run(t, func(t *testing.T, s *store.Store) {
-		_, err := s.DB().ExecContext(ctx, `INSERT INTO account_settings (id, doc, updated_at)
-			VALUES (1, '{"time_zone": "Asia/Tokyo", "voicemail": false}', '2025-01-01 00:00:00.000000')`)
+		_, err := s.DB().ExecContext(ctx, `UPDATE account_settings
+			SET doc = '{"time_zone": "Asia/Tokyo", "voicemail": false}' WHERE id = 1`)
 		must(t, err)
 		want := directory.DefaultSettings()
 		want.TimeZone = "Asia/Tokyo"
 		want.Voicemail = false
 		same(t, "merged settings", get(s.GetSettings(ctx))(t), want)
+	})
+}
+
+// The settings document is read leniently where that is safe (unknown keys
+// of older or newer versions, null) and refused with a clear error where it
+// is not (not JSON, wrong types); it never panics.
+func TestSettingsStoredDocument(t *testing.T) {
+	run(t, func(t *testing.T, s *store.Store) {
+		put := func(doc string) {
+			t.Helper()
+			_, err := s.DB().ExecContext(ctx, `UPDATE account_settings SET doc = ? WHERE id = 1`, doc)
+			must(t, err)
+		}
+		tokyo := directory.DefaultSettings()
+		tokyo.TimeZone = "Asia/Tokyo"
+		for _, tc := range []struct {
+			doc  string
+			want directory.Settings
+		}{
+			{`{}`, directory.DefaultSettings()},
+			{`null`, directory.DefaultSettings()},
+			{`{"time_zone": "Asia/Tokyo", "retired_setting": {"x": [1, 2]}, "future_setting": true}`, tokyo},
+		} {
+			put(tc.doc)
+			same(t, tc.doc, get(s.GetSettings(ctx))(t), tc.want)
+		}
+		for _, doc := range []string{``, `{"time_zone": `, `not json`, `[1, 2]`, `"text"`,
+			`{"roles": "buyer"}`, `{"ring_timeout_seconds": "30"}`, `{"ring_timeout_seconds": 1e99}`, `{} trailing`} {
+			put(doc)
+			_, err := s.GetSettings(ctx)
+			if err == nil || !strings.Contains(err.Error(), "settings") {
+				t.Errorf("doc %q: error %v; want one about the stored settings", doc, err)
+			}
+		}
+
+		// Should the row be gone, the defaults are read and the next write
+		// puts it back.
+		_, err := s.DB().ExecContext(ctx, `DELETE FROM account_settings`)
+		must(t, err)
+		same(t, "no row", get(s.GetSettings(ctx))(t), directory.DefaultSettings())
+		must(t, s.PutSettings(ctx, tokyo, time.Now()))
+		same(t, "row back", get(s.GetSettings(ctx))(t), tokyo)
 	})
 }

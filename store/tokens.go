@@ -95,7 +95,7 @@ func (q *queries) GetTokenByHash(ctx context.Context, hash []byte) (directory.To
 func (q *queries) TouchToken(ctx context.Context, id int64, at time.Time) error {
 	res, err := q.q.ExecContext(ctx, `UPDATE api_tokens SET last_used_at = ? WHERE id = ?`, fmtTime(at), id)
 	if err != nil {
-		return fmt.Errorf("store: touch token %d: %w", id, err)
+		return busyErr(fmt.Errorf("store: touch token %d: %w", id, err), fmt.Sprintf("token %d", id))
 	}
 	return mustAffect(res, fmt.Sprintf("token %d", id))
 }

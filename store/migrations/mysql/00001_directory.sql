@@ -3,6 +3,7 @@
 -- and limits. utf8mb4_bin makes comparisons and unique keys byte-exact like
 -- SQLite's BINARY collation (except that it pads trailing spaces; the store
 -- re-checks key lookups in Go). Times are UTC DATETIME(6) written by the store.
+-- Integers are BIGINT, the 64 bits of SQLite's INTEGER and of Go's int.
 
 -- +goose Up
 CREATE TABLE users (
@@ -74,7 +75,7 @@ CREATE TABLE leads (
 
 CREATE TABLE lead_phones (
     lead_id  BIGINT      NOT NULL,
-    position INT         NOT NULL,
+    position BIGINT      NOT NULL,
     e164     VARCHAR(32) NOT NULL,
     PRIMARY KEY (lead_id, position),
     UNIQUE KEY lead_phones_e164 (e164),
@@ -83,7 +84,7 @@ CREATE TABLE lead_phones (
 
 CREATE TABLE lead_tags (
     lead_id  BIGINT NOT NULL,
-    position INT    NOT NULL,
+    position BIGINT NOT NULL,
     tag      TEXT   NOT NULL,
     PRIMARY KEY (lead_id, position),
     CONSTRAINT lead_tags_lead_fk FOREIGN KEY (lead_id) REFERENCES leads (id) ON DELETE CASCADE
@@ -94,7 +95,7 @@ CREATE TABLE lead_agents (
     role    VARCHAR(64) NOT NULL,
     user_id BIGINT      NOT NULL,
     PRIMARY KEY (lead_id, role),
-    KEY lead_agents_user (user_id),
+    KEY lead_agents_user (user_id, lead_id), -- the leads of an agent, in ID order
     CONSTRAINT lead_agents_lead_fk FOREIGN KEY (lead_id) REFERENCES leads (id) ON DELETE CASCADE,
     CONSTRAINT lead_agents_user_fk FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
@@ -102,11 +103,11 @@ CREATE TABLE lead_agents (
 CREATE TABLE rules (
     id            BIGINT       NOT NULL AUTO_INCREMENT,
     name          VARCHAR(255) NOT NULL,
-    position      INT          NOT NULL,
+    position      BIGINT       NOT NULL,
     active        BOOLEAN      NOT NULL,
     catch_all     BOOLEAN      NOT NULL,
     distribution  VARCHAR(32)  NOT NULL,
-    claim_timeout INT          NOT NULL,
+    claim_timeout BIGINT       NOT NULL,
     price_min     BIGINT       NULL,
     price_max     BIGINT       NULL,
     created_at    DATETIME(6)  NOT NULL,
@@ -121,7 +122,7 @@ CREATE TABLE rules (
 CREATE TABLE rule_criteria (
     rule_id  BIGINT      NOT NULL,
     type     VARCHAR(32) NOT NULL,
-    position INT         NOT NULL,
+    position BIGINT      NOT NULL,
     value    TEXT        NOT NULL,
     PRIMARY KEY (rule_id, type, position),
     CONSTRAINT rule_criteria_rule_fk FOREIGN KEY (rule_id) REFERENCES rules (id) ON DELETE CASCADE
@@ -129,7 +130,7 @@ CREATE TABLE rule_criteria (
 
 CREATE TABLE rule_windows (
     rule_id    BIGINT      NOT NULL,
-    position   INT         NOT NULL,
+    position   BIGINT      NOT NULL,
     days       TEXT        NOT NULL,
     start_hhmm VARCHAR(16) NOT NULL,
     end_hhmm   VARCHAR(16) NOT NULL,
@@ -140,9 +141,9 @@ CREATE TABLE rule_windows (
 CREATE TABLE rule_agents (
     rule_id         BIGINT      NOT NULL,
     kind            VARCHAR(16) NOT NULL,
-    position        INT         NOT NULL,
+    position        BIGINT      NOT NULL,
     user_id         BIGINT      NOT NULL,
-    leads_per_round INT         NOT NULL,
+    leads_per_round BIGINT      NOT NULL,
     PRIMARY KEY (rule_id, kind, position),
     UNIQUE KEY rule_agents_user_once (rule_id, kind, user_id),
     KEY rule_agents_user (user_id),
@@ -156,6 +157,10 @@ CREATE TABLE account_settings (
     updated_at DATETIME(6) NOT NULL,
     PRIMARY KEY (id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+-- The one settings row exists from the start, so that writers only ever
+-- update it: two first writers that both insert it would deadlock on MySQL.
+-- "{}" reads as the defaults.
+INSERT INTO account_settings (id, doc, updated_at) VALUES (1, '{}', '2000-01-01 00:00:00.000000');
 
 CREATE TABLE api_tokens (
     id           BIGINT       NOT NULL AUTO_INCREMENT,

@@ -86,7 +86,8 @@ CREATE TABLE lead_agents (
     user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     PRIMARY KEY (lead_id, role)
 );
-CREATE INDEX lead_agents_user ON lead_agents (user_id);
+-- (user_id, lead_id): the leads of an agent, in ID order, from the index alone.
+CREATE INDEX lead_agents_user ON lead_agents (user_id, lead_id);
 
 CREATE TABLE rules (
     id            INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -139,6 +140,10 @@ CREATE TABLE account_settings (
     doc        TEXT    NOT NULL,
     updated_at DATETIME NOT NULL
 );
+-- The one settings row exists from the start, so that writers only ever
+-- update it: two first writers that both insert it would deadlock on MySQL.
+-- "{}" reads as the defaults.
+INSERT INTO account_settings (id, doc, updated_at) VALUES (1, '{}', '2000-01-01 00:00:00.000000');
 
 CREATE TABLE api_tokens (
     id           INTEGER PRIMARY KEY AUTOINCREMENT,
