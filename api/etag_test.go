@@ -53,3 +53,33 @@ func TestETagAndIfMatch(t *testing.T) {
 		}
 	})
 }
+
+func TestSettingsETag(t *testing.T) {
+	eachDriver(t, func(t *testing.T, e *env) {
+		send := func(method, ifMatch, body string) *http.Response {
+			t.Helper()
+			req, _ := http.NewRequest(method, e.srv.URL+"/api/v1/settings", bytes.NewReader([]byte(body)))
+			req.Header.Set("Authorization", "Bearer "+e.boss)
+			if body != "" {
+				req.Header.Set("Content-Type", "application/json")
+			}
+			if ifMatch != "" {
+				req.Header.Set("If-Match", ifMatch)
+			}
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			return res
+		}
+		v1 := send("GET", "", "").Header.Get("ETag")
+		res := send("PATCH", v1, `{"ring_timeout_seconds": 45}`)
+		if res.StatusCode != 200 || res.Header.Get("ETag") == v1 {
+			t.Fatalf("PATCH settings with the current ETag: %d, ETag %q", res.StatusCode, res.Header.Get("ETag"))
+		}
+		if res := send("PATCH", v1, `{"ring_timeout_seconds": 50}`); res.StatusCode != http.StatusPreconditionFailed {
+			t.Fatalf("PATCH settings with a stale ETag: %d, want 412", res.StatusCode)
+		}
+	})
+}

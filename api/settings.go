@@ -14,6 +14,7 @@ func (s *Server) getSettings(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	w.Header().Set("ETag", etag(st.UpdatedAt))
 	return writeJSON(w, http.StatusOK, st)
 }
 
@@ -26,11 +27,15 @@ func (s *Server) patchSettings(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := decodeInto(body, &st); err != nil {
+	if err := ifMatch(r, st.UpdatedAt); err != nil {
+		return err
+	}
+	if err := decodeInto(body, &st, "updated_at"); err != nil {
 		return err
 	}
 	if st, err = s.svc.UpdateSettings(r.Context(), st); err != nil {
 		return err
 	}
+	w.Header().Set("ETag", etag(st.UpdatedAt))
 	return writeJSON(w, http.StatusOK, st)
 }

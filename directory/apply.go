@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -162,6 +163,7 @@ func (a *applier) settings(ctx context.Context, want Settings) error {
 		return fmt.Errorf("settings: %w", err)
 	}
 	if d := diff(cur, want); len(d) > 0 {
+		want.UpdatedAt = time.Time{} // the file is the truth, whatever was read before
 		if _, err := a.s.UpdateSettings(ctx, want); err != nil {
 			return fmt.Errorf("settings: %w", err)
 		}

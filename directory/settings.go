@@ -1,5 +1,7 @@
 package directory
 
+import "time"
+
 // Settings are the account-wide settings. The zero value is not valid; start
 // from DefaultSettings. Defaults follow docs/PRODUCT.md; money is in cents.
 type Settings struct {
@@ -54,6 +56,10 @@ type Settings struct {
 	IncludedStorageMB       int64 `json:"included_storage_mb" yaml:"included_storage_mb"`
 	UsageAlertPercents      []int `json:"usage_alert_percents" yaml:"usage_alert_percents"`
 	MaxCallMinutes          int   `json:"max_call_minutes" yaml:"max_call_minutes"`
+
+	// UpdatedAt is when the settings last changed; read-only. Updates
+	// computed from an older read are refused.
+	UpdatedAt time.Time `json:"updated_at" yaml:"-"`
 }
 
 // DefaultSettings returns the shipped defaults of docs/PRODUCT.md.

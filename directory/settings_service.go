@@ -23,6 +23,9 @@ func (s *Service) UpdateSettings(ctx context.Context, st Settings) (Settings, er
 		if err != nil {
 			return err
 		}
+		if err := unchangedSince(st.UpdatedAt, old.UpdatedAt, "settings", "of the account"); err != nil {
+			return err
+		}
 		st.CallerName = strings.TrimSpace(st.CallerName)
 		if st.CallerName != old.CallerName && !isPrimary(ctx) {
 			return forbiddenf("only the primary manager sets the branded caller name")

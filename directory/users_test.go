@@ -140,6 +140,20 @@ func TestStaleUpdatesAreRefused(t *testing.T) {
 	if u, _ := svc.GetUserByUsername(ctx, "alice"); u.Name != "Alice Cooper" || u.Email != "" {
 		t.Fatalf("alice = %q %q: the stale write won", u.Name, u.Email)
 	}
+	// The same holds for the account settings.
+	st1, _ := svc.GetSettings(ctx)
+	st2 := st1
+	st1.RingTimeoutSeconds = 40
+	if _, err := svc.UpdateSettings(ctx, st1); err != nil {
+		t.Fatal(err)
+	}
+	st2.Voicemail = false
+	if _, err := svc.UpdateSettings(ctx, st2); !errors.Is(err, directory.ErrConflict) {
+		t.Fatalf("stale settings update: %v, want a conflict", err)
+	}
+	if st, _ := svc.GetSettings(ctx); st.RingTimeoutSeconds != 40 || !st.Voicemail {
+		t.Fatalf("settings after the stale write: ring %d, voicemail %v", st.RingTimeoutSeconds, st.Voicemail)
+	}
 	// Without a read time (apply, CLI) the write goes through.
 	second.UpdatedAt = time.Time{}
 	if _, err := svc.UpdateUser(ctx, second); err != nil {

@@ -21,7 +21,9 @@ const settingsID = 1
 // ever stored.
 func (q *queries) GetSettings(ctx context.Context) (directory.Settings, error) {
 	var doc string
-	err := q.q.QueryRowContext(ctx, `SELECT doc FROM account_settings WHERE id = ?`, settingsID).Scan(&doc)
+	var updated time.Time
+	err := q.q.QueryRowContext(ctx, `SELECT doc, updated_at FROM account_settings WHERE id = ?`, settingsID).
+		Scan(&doc, scanTime(&updated))
 	if errors.Is(err, sql.ErrNoRows) {
 		return directory.DefaultSettings(), nil
 	}
@@ -32,6 +34,7 @@ func (q *queries) GetSettings(ctx context.Context) (directory.Settings, error) {
 	if err := json.Unmarshal([]byte(doc), &s); err != nil {
 		return directory.Settings{}, fmt.Errorf("store: decode settings: %w", err)
 	}
+	s.UpdatedAt = updated
 	return s, nil
 }
 

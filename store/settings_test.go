@@ -9,9 +9,20 @@ import (
 	"github.com/teamline/teamline/store"
 )
 
+// seeded is the updated_at of the settings row the migration creates: the
+// settings were never changed.
+var seeded = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// defaultsAt is DefaultSettings as last changed at t.
+func defaultsAt(t time.Time) directory.Settings {
+	s := directory.DefaultSettings()
+	s.UpdatedAt = t
+	return s
+}
+
 func TestSettings(t *testing.T) {
 	run(t, func(t *testing.T, s *store.Store) {
-		same(t, "fresh settings", get(s.GetSettings(ctx))(t), directory.DefaultSettings())
+		same(t, "fresh settings", get(s.GetSettings(ctx))(t), defaultsAt(seeded))
 
 		set := directory.DefaultSettings()
 		set.Roles = []string{"buyer", "seller", "lender", "rentals"}
@@ -21,10 +32,12 @@ func TestSettings(t *testing.T) {
 		set.UsageAlertPercents = []int{50, 90, 100}
 		at := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
 		must(t, s.PutSettings(ctx, set, at))
+		set.UpdatedAt = at
 		same(t, "stored settings", get(s.GetSettings(ctx))(t), set)
 
 		set.TimeZone = "America/Chicago"
 		must(t, s.PutSettings(ctx, set, at.Add(time.Hour)))
+		set.UpdatedAt = at.Add(time.Hour)
 		same(t, "updated settings", get(s.GetSettings(ctx))(t), set)
 		var rows int
 		must(t, s.DB().QueryRowContext(ctx, "SELECT COUNT(*) FROM account_settings").Scan(&rows))
@@ -38,7 +51,7 @@ func TestSettingsMergeOverDefaults(t *testing.T) {
 		_, err := s.DB().ExecContext(ctx, `UPDATE account_settings
 			SET doc = '{"time_zone": "Asia/Tokyo", "voicemail": false}' WHERE id = 1`)
 		must(t, err)
-		want := directory.DefaultSettings()
+		want := defaultsAt(seeded)
 		want.TimeZone = "Asia/Tokyo"
 		want.Voicemail = false
 		same(t, "merged settings", get(s.GetSettings(ctx))(t), want)
@@ -55,14 +68,14 @@ func TestSettingsStoredDocument(t *testing.T) {
 			_, err := s.DB().ExecContext(ctx, `UPDATE account_settings SET doc = ? WHERE id = 1`, doc)
 			must(t, err)
 		}
-		tokyo := directory.DefaultSettings()
+		tokyo := defaultsAt(seeded)
 		tokyo.TimeZone = "Asia/Tokyo"
 		for _, tc := range []struct {
 			doc  string
 			want directory.Settings
 		}{
-			{`{}`, directory.DefaultSettings()},
-			{`null`, directory.DefaultSettings()},
+			{`{}`, defaultsAt(seeded)},
+			{`null`, defaultsAt(seeded)},
 			{`{"time_zone": "Asia/Tokyo", "retired_setting": {"x": [1, 2]}, "future_setting": true}`, tokyo},
 		} {
 			put(tc.doc)
@@ -82,7 +95,9 @@ func TestSettingsStoredDocument(t *testing.T) {
 		_, err := s.DB().ExecContext(ctx, `DELETE FROM account_settings`)
 		must(t, err)
 		same(t, "no row", get(s.GetSettings(ctx))(t), directory.DefaultSettings())
-		must(t, s.PutSettings(ctx, tokyo, time.Now()))
+		back := time.Date(2026, 1, 2, 3, 4, 5, 6000, time.UTC)
+		must(t, s.PutSettings(ctx, tokyo, back))
+		tokyo.UpdatedAt = back
 		same(t, "row back", get(s.GetSettings(ctx))(t), tokyo)
 	})
 }
