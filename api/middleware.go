@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"log/slog"
 	"net/http"
 	"runtime/debug"
 	"time"
@@ -71,7 +72,13 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			d := time.Since(start)
 			s.metrics.observe(info.route, r.Method, sw.status, d)
 			// The path only: queries may carry lead phone numbers and names.
-			s.log.Info("http request", "method", r.Method, "path", r.URL.Path, "route", info.route,
+			level := slog.LevelInfo
+			if sw.status < 400 && (info.route == "GET /healthz" || info.route == "GET /metrics") {
+				// Probes and scrapes come every few seconds; their successes
+				// would drown the log.
+				level = slog.LevelDebug
+			}
+			s.log.Log(r.Context(), level, "http request", "method", r.Method, "path", r.URL.Path, "route", info.route,
 				"status", sw.status, "duration", d, "bytes", sw.bytes, "request_id", info.id, "user", info.user)
 		}()
 		next.ServeHTTP(sw, r)

@@ -73,8 +73,12 @@ func TestHealthMetricsAndLogs(t *testing.T) {
 			if rec["path"] == "/api/v1/users" && rec["user"] != "boss" {
 				t.Fatalf("log line without the user: %s", line)
 			}
+			if rec["path"] == "/healthz" || rec["path"] == "/metrics" {
+				t.Fatalf("a successful probe or scrape logged at info: %s", line)
+			}
 		}
-		if lines != 6 {
+		// The API calls only: probes and scrapes log at debug.
+		if lines != 4 {
 			t.Fatalf("%d request log lines:\n%s", lines, logs)
 		}
 	})
