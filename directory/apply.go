@@ -121,6 +121,9 @@ func (a *applier) run(ctx context.Context) error {
 		// once the numbers are in place.
 		first := w
 		first.DefaultNumber = ""
+		// Likewise a role the file drops may still be used by a number the
+		// file deletes or changes: keep it until the numbers are in place.
+		first.Roles = append(slices.Clone(w.Roles), cur.Roles...)
 		if s, err := a.s.phones.Normalize(w.DefaultNumber); err == nil && s == cur.DefaultNumber {
 			first.DefaultNumber = cur.DefaultNumber
 		}
@@ -292,7 +295,18 @@ func (a *applier) numbers(ctx context.Context) error {
 		}
 		a.record("delete", "number", n.E164, nil)
 	}
-	for i, n := range a.f.Numbers {
+	// The new catch-all number last, so that the one it takes over from has
+	// changed kind before (there is one per account).
+	order := make([]int, len(a.f.Numbers))
+	for i := range order {
+		order[i] = i
+	}
+	catchAll := func(i int) bool {
+		return NumberKind(strings.ToLower(strings.TrimSpace(string(a.f.Numbers[i].Kind)))) == KindCatchAll
+	}
+	slices.SortStableFunc(order, func(x, y int) int { return boolCmp(catchAll(x), catchAll(y)) })
+	for _, i := range order {
+		n := a.f.Numbers[i]
 		where := a.f.where("numbers", i)
 		old, err := a.q.GetNumberByE164(ctx, n.E164)
 		if isNotFound(err) {

@@ -96,7 +96,12 @@ func ParseFile(r io.Reader) (*File, error) {
 		}
 		f.present[key.Value] = true
 		if val.Kind == yaml.SequenceNode {
-			for _, item := range val.Content {
+			for i, item := range val.Content {
+				if item.Kind == yaml.ScalarNode && item.Tag == "!!null" {
+					// Decoding drops it: "- # a commented-out lead" would
+					// otherwise delete every lead, and shift the lines below.
+					return nil, &FileError{Line: item.Line, Reason: fmt.Sprintf("%s[%d] is empty", key.Value, i)}
+				}
 				f.lines[key.Value] = append(f.lines[key.Value], item.Line)
 			}
 		}

@@ -13,6 +13,7 @@ const maxLeadPhones = 10
 
 // ListLeads returns a page of leads. Agents see the leads assigned to them.
 func (s *Service) ListLeads(ctx context.Context, f LeadFilter) ([]Lead, error) {
+	f.Agent = strings.ToLower(strings.TrimSpace(f.Agent)) // usernames are stored so
 	if a, ok := ActorFrom(ctx); ok && !a.Role.IsManager() {
 		f.Agent = a.Username
 	}
@@ -128,9 +129,14 @@ func (s *Service) checkLead(ctx context.Context, q Queries, l *Lead, old *Lead) 
 	l.Type = LeadType(strings.ToLower(strings.TrimSpace(string(l.Type))))
 	l.Tags = cleanList(l.Tags)
 	agents := map[string]string{}
+	var twice []string // roles named twice ("seller" and "listing")
 	for role, user := range l.Agents {
 		if user = strings.ToLower(strings.TrimSpace(user)); user != "" {
-			agents[canonicalRole(role)] = user // "" unassigns
+			role = canonicalRole(role)
+			if other, ok := agents[role]; ok && other != user {
+				twice = append(twice, role)
+			}
+			agents[role] = user // "" unassigns
 		}
 	}
 	l.Agents = agents
@@ -139,23 +145,25 @@ func (s *Service) checkLead(ctx context.Context, q Queries, l *Lead, old *Lead) 
 	}
 
 	if a, ok := ActorFrom(ctx); ok && !a.Role.IsManager() {
-		var before map[string]string
 		if old != nil {
-			before = old.Agents
-		}
-		for role, user := range l.Agents {
-			if before[role] != user && user != a.Username {
-				return forbiddenf("agents may assign leads only to themselves")
+			// An agent edits a lead assigned to them, not who it is
+			// assigned to (README, Access).
+			if !maps.Equal(l.Agents, old.Agents) {
+				return forbiddenf("agents may not change who a lead is assigned to")
 			}
-		}
-		for role := range before {
-			if _, kept := l.Agents[role]; !kept {
-				return forbiddenf("agents may not unassign leads")
+		} else {
+			for _, user := range l.Agents {
+				if user != a.Username {
+					return forbiddenf("agents may assign leads only to themselves")
+				}
 			}
 		}
 	}
 
 	v := &ValidationError{Object: "lead"}
+	for _, role := range twice {
+		v.add(fieldf("agents.%s", role), "two agents given for the role (\"listing\" is \"seller\")")
+	}
 	switch {
 	case len(l.Phones) == 0:
 		v.add("phones", "a lead needs at least one phone number")

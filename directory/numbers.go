@@ -64,7 +64,10 @@ func (s *Service) UpdateNumber(ctx context.Context, n Number) (Number, error) {
 		}
 		n.CreatedAt = old.CreatedAt
 		n.UpdatedAt = s.stamp()
-		return q.UpdateNumber(ctx, &n)
+		if err := q.UpdateNumber(ctx, &n); err != nil {
+			return err
+		}
+		return s.clearDefaults(ctx, q, n)
 	})
 	if err != nil {
 		return Number{}, err
@@ -92,6 +95,31 @@ func (s *Service) DeleteNumber(ctx context.Context, id int64) error {
 		}
 		return q.DeleteNumber(ctx, id)
 	})
+}
+
+// clearDefaults drops n as the default outbound number of users it may no
+// longer be (R-NUM-6: a role number or the user's own personal number) now
+// that its kind or owner changed, as deleting it would.
+func (s *Service) clearDefaults(ctx context.Context, q Queries, n Number) error {
+	if n.Kind == KindRole {
+		return nil
+	}
+	users, err := q.ListUsers(ctx, Page{})
+	if err != nil {
+		return err
+	}
+	for _, u := range users {
+		if u.DefaultNumber != n.E164 || (n.Kind == KindPersonal && n.Owner == u.Username) {
+			continue
+		}
+		u.DefaultNumber = ""
+		u.UpdatedAt = s.stamp()
+		if err := q.UpdateUser(ctx, &u); err != nil {
+			return err
+		}
+		s.log.Info("default number cleared", "user", u.Username, "number", n.E164, "kind", n.Kind)
+	}
+	return nil
 }
 
 // checkNumber normalises and validates n (R-NUM-1..3).

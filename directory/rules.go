@@ -14,7 +14,10 @@ const (
 	defaultClaimTimout = 30
 )
 
-var weekdays = []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"}
+var (
+	weekdays     = []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"}
+	weekdayNames = []string{"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"}
+)
 
 // ListRules returns the rules in evaluation order, the catch-all last.
 func (s *Service) ListRules(ctx context.Context) ([]Rule, error) {
@@ -75,7 +78,9 @@ func (s *Service) UpdateRule(ctx context.Context, r Rule) (Rule, error) {
 		if err := q.UpdateRule(ctx, &r); err != nil {
 			return err
 		}
-		if want != old.Position {
+		if want != old.Position || r.CatchAll != old.CatchAll {
+			// A rule that becomes the catch-all moves last: reorder puts
+			// it there.
 			return s.reorder(ctx, q, r.ID, want)
 		}
 		return nil
@@ -195,8 +200,12 @@ func (s *Service) checkRule(ctx context.Context, q Queries, r *Rule, old *Rule) 
 	if len(r.Agents) == 0 {
 		v.add("agents", "a rule needs at least one agent")
 	}
-	checkRuleAgents(ctx, q, v, "agents", r.Agents)
-	checkRuleAgents(ctx, q, v, "lenders", r.Lenders)
+	if err := checkRuleAgents(ctx, q, v, "agents", r.Agents); err != nil {
+		return err
+	}
+	if err := checkRuleAgents(ctx, q, v, "lenders", r.Lenders); err != nil {
+		return err
+	}
 	if err := v.err(); err != nil {
 		return err
 	}
@@ -255,8 +264,8 @@ func checkWindow(v *ValidationError, field string, w *Window) {
 	var days []string
 	for _, d := range w.Days {
 		d = strings.ToLower(strings.TrimSpace(d))
-		if len(d) > 3 {
-			d = d[:3] // "monday" -> "mon"
+		if i := slices.Index(weekdayNames, d); i >= 0 {
+			d = weekdays[i] // "monday" -> "mon"
 		}
 		if !slices.Contains(weekdays, d) {
 			v.add(field+".days", "unknown day %q (mon..sun)", d)
@@ -280,7 +289,8 @@ func checkWindow(v *ValidationError, field string, w *Window) {
 	}
 }
 
-func checkRuleAgents(ctx context.Context, q Queries, v *ValidationError, field string, as []RuleAgent) {
+// checkRuleAgents records wrong agents in v; an error is the database's.
+func checkRuleAgents(ctx context.Context, q Queries, v *ValidationError, field string, as []RuleAgent) error {
 	seen := map[string]bool{}
 	for i := range as {
 		a := &as[i]
@@ -300,12 +310,11 @@ func checkRuleAgents(ctx context.Context, q Queries, v *ValidationError, field s
 			v.add(f+".user", "%q is listed twice", a.User)
 		}
 		seen[a.User] = true
-		if _, err := q.GetUserByUsername(ctx, a.User); err != nil {
-			if isNotFound(err) {
-				v.add(f+".user", "no user %q", a.User)
-			} else {
-				v.add(f+".user", "cannot be checked: %v", err)
-			}
+		if _, err := q.GetUserByUsername(ctx, a.User); isNotFound(err) {
+			v.add(f+".user", "no user %q", a.User)
+		} else if err != nil {
+			return err
 		}
 	}
+	return nil
 }

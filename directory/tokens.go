@@ -77,16 +77,27 @@ func (s *Service) ListTokens(ctx context.Context) ([]Token, error) {
 	return s.q(ctx).ListTokens(ctx, user)
 }
 
-// DeleteToken revokes a token: managers any, agents their own.
+// DeleteToken revokes a token: managers any but the primary manager's
+// (only the primary manager makes and revokes those), agents their own.
 func (s *Service) DeleteToken(ctx context.Context, id int64) error {
 	ts, err := s.ListTokens(ctx)
 	if err != nil {
 		return err
 	}
 	for _, t := range ts {
-		if t.ID == id {
-			return s.q(ctx).DeleteToken(ctx, id)
+		if t.ID != id {
+			continue
 		}
+		if !isPrimary(ctx) {
+			u, err := s.q(ctx).GetUserByUsername(ctx, t.User)
+			if err != nil && !isNotFound(err) {
+				return err
+			}
+			if err == nil && u.Role == RolePrimaryManager {
+				return forbiddenf("only the primary manager revokes the primary manager's tokens")
+			}
+		}
+		return s.q(ctx).DeleteToken(ctx, id)
 	}
 	return notFoundf("token %d", id)
 }

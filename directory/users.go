@@ -208,7 +208,8 @@ func (s *Service) checkUser(ctx context.Context, q Queries, u *User, old *User) 
 			v.add("default_number", "%s is not a number of this account", u.DefaultNumber)
 		case err != nil:
 			return err
-		case n.Kind == KindCatchAll, n.Kind == KindPersonal && n.Owner != u.Username:
+		case n.Kind == KindCatchAll, n.Kind == KindPersonal && n.Owner != u.Username && (old == nil || n.Owner != old.Username):
+			// (On a rename the number is still stored under the old username.)
 			v.add("default_number", "%s is not a role number or the user's own personal number", u.DefaultNumber)
 		}
 	}
