@@ -90,7 +90,8 @@ type SIP struct {
 type Listener struct {
 	// Transport is udp, tcp, tls, ws or wss.
 	Transport string `yaml:"transport" json:"transport"`
-	// Address is host:port; an empty host listens on all interfaces.
+	// Address is IP:port (an IP, not a host name); an empty host listens on all interfaces, port 0 on a
+	// free port.
 	Address string `yaml:"address" json:"address"`
 	// TLSCert is the path of the PEM certificate (chain); required for tls and wss.
 	TLSCert string `yaml:"tls_cert" json:"tls_cert"`

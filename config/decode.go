@@ -13,9 +13,15 @@ import (
 // so that every problem (unknown key, wrong type, bad secret) gets the exact key path and line, and so
 // that all problems are collected instead of stopping at the first.
 
-// nodeBudget bounds the nodes visited, including those reached through aliases, so a small file of
-// nested aliases ("billion laughs") cannot make Load run for ever. Real configs have a few hundred.
+// nodeBudget bounds the nodes and mapping keys visited, including those reached through aliases, so a
+// small file of nested aliases ("billion laughs") cannot make Load run for ever. Real configs have a few
+// hundred.
 const nodeBudget = 100_000
+
+// maxProblems bounds the problems reported: past it, decoding stops. An alias of a mapping with many
+// unknown keys, repeated, would otherwise make a 30 kB file produce millions of problems (and an error
+// text of hundreds of megabytes).
+const maxProblems = 100
 
 // nodeUnmarshaler is implemented by types that read themselves from a node (Secret, Duration). The
 // returned error is a reason; the decoder adds file, line and path.
@@ -79,17 +85,39 @@ func newDecoder(src *source) *decoder {
 }
 
 func (d *decoder) fail(line int, path, format string, args ...any) {
+	if d.budget <= 0 {
+		return
+	}
 	d.problems = append(d.problems, Problem{File: d.src.file, Line: line, Path: path, Reason: fmt.Sprintf(format, args...)})
+	if len(d.problems) >= maxProblems {
+		d.problems = append(d.problems, tooManyProblems(d.src.file))
+		d.budget = 0
+	}
+}
+
+// tooManyProblems ends a list cut at maxProblems. It has no line, so it sorts last.
+func tooManyProblems(file string) Problem {
+	return Problem{File: file, Reason: fmt.Sprintf("too many problems; the first %d are shown, fix these first", maxProblems)}
+}
+
+// spend takes one unit of the budget for visiting the node at line; false once it is used up (the first
+// time, with a problem saying so).
+func (d *decoder) spend(line int, path string) bool {
+	if d.budget <= 0 {
+		return false
+	}
+	if d.budget == 1 {
+		d.fail(line, path, "document too large or too many alias expansions")
+		d.budget = 0
+		return false
+	}
+	d.budget--
+	return true
 }
 
 // decode reads n into v (addressable) and records problems instead of returning them.
 func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
-	if d.budget <= 0 {
-		return
-	}
-	d.budget--
-	if d.budget == 0 {
-		d.fail(n.Line, path, "document too large or too many alias expansions")
+	if !d.spend(n.Line, path) {
 		return
 	}
 	line := n.Line // the alias's own line, where the user looks
@@ -148,6 +176,10 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string, line 
 	seen := make(map[string]int, len(n.Content)/2)
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
+		// Keys count too: unknown and duplicate keys are not decoded, but each makes a problem.
+		if !d.spend(k.Line, path) {
+			return
+		}
 		rk := resolveAlias(k)
 		if rk.Kind != yaml.ScalarNode {
 			d.fail(k.Line, path, "keys must be strings, got %s", kindName(rk))

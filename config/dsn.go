@@ -146,7 +146,11 @@ func mysqlFromURL(raw string) (*mysql.Config, error) {
 	// Let the driver read the parameters, so they mean exactly what they mean in its own DSN form.
 	cfg, err := mysql.ParseDSN("/?" + u.RawQuery)
 	if err != nil {
-		return nil, fmt.Errorf("%w: mysql:// URL parameters: %s", ErrDSN, strings.TrimPrefix(err.Error(), "invalid DSN: "))
+		msg := strings.TrimPrefix(err.Error(), "invalid DSN: ")
+		if pw, _ := u.User.Password(); pw != "" {
+			msg = strings.ReplaceAll(msg, pw, "***")
+		}
+		return nil, fmt.Errorf("%w: mysql:// URL parameters: %s", ErrDSN, msg)
 	}
 	cfg.User = u.User.Username()
 	cfg.Passwd, _ = u.User.Password()

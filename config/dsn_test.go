@@ -128,6 +128,16 @@ func TestDriverErrorsHidePassword(t *testing.T) {
 	}
 }
 
+// The driver's parameter errors quote the value; a password repeated there (a mistake, but a real one)
+// must not come out, as with the driver form.
+func TestDriverURLParameterErrorHidesPassword(t *testing.T) {
+	d := Database{DSN: NewSecret("mysql://u:" + testPassword + "@h/db?timeout=" + testPassword)}
+	_, _, err := d.Driver("/data")
+	if err == nil || !strings.Contains(err.Error(), "invalid duration") || strings.Contains(err.Error(), testPassword) {
+		t.Fatalf("error = %v; want invalid duration without the password", err)
+	}
+}
+
 func TestDriverEmptyWithoutDataDir(t *testing.T) {
 	if _, _, err := (Database{}).Driver(""); !errors.Is(err, ErrDSN) {
 		t.Fatalf("err = %v", err)

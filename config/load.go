@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -27,15 +28,32 @@ const EnvDatabaseDSN = "TEAMLINE_DATABASE_DSN"
 // A file that cannot be read gives the os error wrapped (errors.Is(err, fs.ErrNotExist) works). Every
 // other failure is an *Error listing all problems, each as "file:line: key.path: reason".
 func Load(path string) (Config, error) {
-	data, err := os.ReadFile(path)
+	data, err := readLimited(path)
 	if err != nil {
 		return Config{}, fmt.Errorf("config: %w", err)
+	}
+	if len(data) > maxFileSize {
+		return Config{}, problemsError([]Problem{{File: path, Reason: fmt.Sprintf("file is larger than %d bytes; is it the config file?", maxFileSize)}})
 	}
 	cfg, problems := parse(path, data)
 	if len(problems) > 0 {
 		return Config{}, problemsError(problems)
 	}
 	return cfg, nil
+}
+
+// maxFileSize bounds the config file. The YAML parser builds the whole node tree before the decoder's
+// budget applies: a 20 MB file of short lists took 8 s and 2 GB. Real configs are a few kilobytes.
+const maxFileSize = 1 << 20
+
+// readLimited reads path, at most maxFileSize+1 bytes.
+func readLimited(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, maxFileSize+1))
 }
 
 // parse decodes data (read from file) over the defaults and validates it, returning every problem.
@@ -70,6 +88,9 @@ func parse(file string, data []byte) (Config, []Problem) {
 			}
 		}
 	}
+	if len(problems) > maxProblems {
+		problems = append(problems[:maxProblems:maxProblems], tooManyProblems(file))
+	}
 	return cfg, problems
 }
 
@@ -88,7 +109,13 @@ func parseYAML(file string, data []byte) (root *yaml.Node, problems []Problem) {
 		if errors.Is(err, io.EOF) {
 			return nil, nil
 		}
-		return nil, []Problem{syntaxProblem(file, err)}
+		p := syntaxProblem(file, err)
+		if p.Line == 0 {
+			if rp, ok := readerProblem(file, data); ok {
+				p = rp
+			}
+		}
+		return nil, []Problem{p}
 	}
 	var extra yaml.Node
 	switch err := dec.Decode(&extra); {
@@ -113,6 +140,31 @@ func syntaxProblem(file string, err error) Problem {
 		return Problem{File: file, Line: line, Reason: "invalid YAML: " + m[2]}
 	}
 	return Problem{File: file, Reason: "invalid YAML: " + strings.TrimPrefix(msg, "yaml: ")}
+}
+
+// readerProblem reports the first byte the YAML reader refuses, with its line: the reader's own errors
+// ("invalid leading UTF-8 octet", "control characters are not allowed") carry none. YAML 1.2 5.1 allows
+// tab, LF, CR and printable characters; ok is false when there is no such byte (or the file is
+// UTF-16, which the reader decodes itself).
+func readerProblem(file string, data []byte) (p Problem, ok bool) {
+	if bytes.HasPrefix(data, []byte{0xfe, 0xff}) || bytes.HasPrefix(data, []byte{0xff, 0xfe}) {
+		return Problem{}, false
+	}
+	line := 1
+	for i := 0; i < len(data); {
+		r, size := utf8.DecodeRune(data[i:])
+		switch {
+		case r == utf8.RuneError && size <= 1:
+			return Problem{File: file, Line: line, Reason: "invalid YAML: not valid UTF-8 (save the file as UTF-8)"}, true
+		case r == '\n':
+			line++
+		case r == '\t' || r == '\r' || r == 0x85 || r == 0xfeff:
+		case r < 0x20 || (r >= 0x7f && r < 0xa0) || r == 0xfffe || r == 0xffff || (r >= 0xd800 && r < 0xe000):
+			return Problem{File: file, Line: line, Reason: fmt.Sprintf("invalid YAML: control character %U is not allowed", r)}, true
+		}
+		i += size
+	}
+	return Problem{}, false
 }
 
 // applyEnv applies the environment overrides. Problems with an overridden value have no file line.

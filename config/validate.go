@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
+	"net/netip"
 	"os"
 	"regexp"
 	"slices"
@@ -127,9 +129,14 @@ func (v *validator) sip(s *SIP) {
 		if !v.oneOf(p+".transport", l.Transport, listenTransports) {
 			continue
 		}
+		host, port, _ := net.SplitHostPort(l.Address)
 		if err := checkHostPort(l.Address, true); err != nil {
 			v.add(p+".address", "%s", err)
-		} else {
+		} else if _, err := netip.ParseAddr(host); host != "" && err != nil {
+			// The SIP server binds IPs only (sip.Listener): Via and Contact carry the IP.
+			v.add(p+".address", "%q: the host must be an IP address (0.0.0.0 or empty for all interfaces), not a name", l.Address)
+		} else if port != "0" {
+			// Port 0 is a fresh free port for each listener, never a collision.
 			key := "stream " + l.Address
 			if l.Transport == "udp" {
 				key = "udp " + l.Address

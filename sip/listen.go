@@ -103,7 +103,7 @@ func bind(ctx context.Context, l Listener, tlsConf *tls.Config) (*boundListener,
 			if l.Transport == "tls" {
 				ln = tls.NewListener(ln, tlsConf)
 			}
-			b.stream = servingListener{Listener: ln, signal: signal}
+			b.stream = newServingListener(ln, signal)
 		}
 	default:
 		err = fmt.Errorf("%w: %s", ErrTransportNotSupported, l.Transport)
@@ -133,8 +133,8 @@ func (b *boundListener) serve(srv *sipgo.Server) error {
 	}
 }
 
-// servingPacketConn and servingListener call signal when sipgo starts
-// reading from them.
+// servingPacketConn (and servingListener, streamconn.go) call signal when
+// sipgo starts reading from them.
 type servingPacketConn struct {
 	net.PacketConn
 	signal func()
@@ -143,16 +143,6 @@ type servingPacketConn struct {
 func (c servingPacketConn) ReadFrom(p []byte) (int, net.Addr, error) {
 	c.signal()
 	return c.PacketConn.ReadFrom(p)
-}
-
-type servingListener struct {
-	net.Listener
-	signal func()
-}
-
-func (l servingListener) Accept() (net.Conn, error) {
-	l.signal()
-	return l.Listener.Accept()
 }
 
 func (b *boundListener) close() error {
