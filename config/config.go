@@ -88,7 +88,7 @@ type SIP struct {
 
 // Listener is one SIP listening socket.
 type Listener struct {
-	// Transport is udp, tcp, tls, ws or wss.
+	// Transport is udp, tcp or tls; ws and wss are reserved for WebRTC and refused for now.
 	Transport string `yaml:"transport" json:"transport"`
 	// Address is IP:port (an IP, not a host name); an empty host listens on all interfaces, port 0 on a
 	// free port.
