@@ -121,8 +121,8 @@ func (a *applier) run(ctx context.Context) error {
 		// once the numbers are in place.
 		first := w
 		first.DefaultNumber = ""
-		// Likewise a role the file drops may still be used by a number the
-		// file deletes or changes: keep it until the numbers are in place.
+		// Likewise a role the file drops may still be used by a number or a
+		// lead assignment the file changes: keep it until those are in place.
 		first.Roles = append(slices.Clone(w.Roles), cur.Roles...)
 		if s, err := a.s.phones.Normalize(w.DefaultNumber); err == nil && s == cur.DefaultNumber {
 			first.DefaultNumber = cur.DefaultNumber
@@ -140,16 +140,18 @@ func (a *applier) run(ctx context.Context) error {
 	if err := a.numbers(ctx); err != nil {
 		return err
 	}
-	if want != nil {
-		if err := a.settings(ctx, *want); err != nil {
-			return err
-		}
-	}
 	if err := a.users(ctx, true); err != nil {
 		return err
 	}
 	if err := a.leads(ctx); err != nil {
 		return err
+	}
+	// The final settings once numbers and leads are in place: a role the
+	// file drops is then no longer used by either.
+	if want != nil {
+		if err := a.settings(ctx, *want); err != nil {
+			return err
+		}
 	}
 	if err := a.rules(ctx); err != nil {
 		return err

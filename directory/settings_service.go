@@ -141,6 +141,19 @@ func (s *Service) checkSettings(ctx context.Context, q Queries, st *Settings, ol
 		if len(used) > 0 {
 			v.add("roles", "role %q is used by number %s", r, used[0].E164)
 			v.Conflict = true
+			continue
+		}
+		// Removing a role is rare; reading the leads for it is affordable.
+		leads, err := q.ListLeads(ctx, LeadFilter{})
+		if err != nil {
+			return err
+		}
+		for _, l := range leads {
+			if l.Agents[r] != "" {
+				v.add("roles", "role %q is assigned on lead %d (%s); unassign it first", r, l.ID, l.Phones[0])
+				v.Conflict = true
+				break
+			}
 		}
 	}
 	return v.err()

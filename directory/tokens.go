@@ -131,12 +131,20 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (Actor, error
 	return Actor{UserID: u.ID, Username: u.Username, Role: u.Role}, nil
 }
 
-// Bootstrap prepares a fresh database: when no user exists it creates the
-// primary manager "admin" and an API token for it, and returns the token's
-// secret (created true). On a directory with users it does nothing.
+// Bootstrap makes a directory without a primary manager usable: it
+// creates the primary manager "admin" and an API token for it, and returns
+// the token's secret (created true). A directory that has a primary manager
+// is left alone. If "admin" is taken by another user, it says how to make a
+// primary manager instead.
 func (s *Service) Bootstrap(ctx context.Context) (secret string, created bool, err error) {
-	us, err := s.q(ctx).ListUsers(ctx, Page{Limit: 1})
-	if err != nil || len(us) > 0 {
+	pm, err := s.primaryManager(ctx, s.q(ctx))
+	if err != nil || pm != nil {
+		return "", false, err
+	}
+	if _, err := s.q(ctx).GetUserByUsername(ctx, "admin"); err == nil {
+		return "", false, conflictf("the directory has no primary manager and the username admin is taken; " +
+			"make one with: teamline user add --role primary_manager --username NAME --name NAME")
+	} else if !isNotFound(err) {
 		return "", false, err
 	}
 	if _, err := s.CreateUser(ctx, User{Username: "admin", Name: "Administrator", Role: RolePrimaryManager}); err != nil {

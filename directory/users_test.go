@@ -3,6 +3,7 @@ package directory_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -158,5 +159,61 @@ func TestStaleUpdatesAreRefused(t *testing.T) {
 	second.UpdatedAt = time.Time{}
 	if _, err := svc.UpdateUser(ctx, second); err != nil {
 		t.Fatalf("update without a read time: %v", err)
+	}
+}
+
+func TestBootstrap(t *testing.T) {
+	ctx := context.Background()
+	svc, _ := newService(t, storetest.Drivers()[0])
+	// An agent added from the CLI before the first start: still no one who
+	// can manage the account, so the first start makes the admin.
+	if _, err := svc.CreateUser(ctx, directory.User{Username: "alice", Name: "Alice", Role: directory.RoleAgent}); err != nil {
+		t.Fatal(err)
+	}
+	secret, created, err := svc.Bootstrap(ctx)
+	if err != nil || !created || secret == "" {
+		t.Fatalf("Bootstrap = %q, %v, %v", secret, created, err)
+	}
+	actor, err := svc.Authenticate(ctx, secret)
+	if err != nil || actor.Username != "admin" || actor.Role != directory.RolePrimaryManager {
+		t.Fatalf("bootstrap token acts as %+v, %v", actor, err)
+	}
+	if _, created, err := svc.Bootstrap(ctx); created || err != nil {
+		t.Fatalf("second Bootstrap: created %v, %v", created, err)
+	}
+
+	// "admin" taken by an agent and no primary manager: say what to do.
+	other, _ := newService(t, storetest.Drivers()[0])
+	if _, err := other.CreateUser(ctx, directory.User{Username: "admin", Name: "Not the boss", Role: directory.RoleAgent}); err != nil {
+		t.Fatal(err)
+	}
+	if _, created, err := other.Bootstrap(ctx); created || !strings.Contains(fmt.Sprint(err), "teamline user add --role primary_manager") {
+		t.Fatalf("Bootstrap with admin taken: created %v, %v", created, err)
+	}
+}
+
+func TestRemovingARoleInUse(t *testing.T) {
+	ctx := context.Background()
+	svc, _ := newService(t, storetest.Drivers()[0])
+	base := teamFile()
+	// Lead 00 gets a lender too.
+	base = strings.Replace(base, "    agents: {buyer: alice}\n", "    agents: {buyer: alice, lender: ken}\n", 1)
+	mustApply(t, svc, base, false)
+	st, _ := svc.GetSettings(ctx)
+	st.Roles = []string{"buyer", "seller"}
+	if _, err := svc.UpdateSettings(ctx, st); !errors.Is(err, directory.ErrConflict) {
+		t.Fatalf("removing a role that numbers and leads use: %v", err)
+	}
+	// The file drops the role, its number and its assignment in one go.
+	dropped := strings.Replace(base, "    agents: {buyer: alice, lender: ken}\n", "    agents: {buyer: alice}\n", 1)
+	dropped = strings.Replace(dropped, "  - number: \"+1 512 555 0102\"\n    kind: role\n    role: lender\n", "", 1)
+	dropped = strings.Replace(dropped, "settings:\n", "settings:\n  roles: [buyer, seller]\n", 1)
+	dropped = strings.Replace(dropped, "    lenders: [{user: ken, leads_per_round: 1}]\n", "", 1)
+	mustApply(t, svc, dropped, false)
+	if st, _ := svc.GetSettings(ctx); strings.Join(st.Roles, ",") != "buyer,seller" {
+		t.Fatalf("roles = %v", st.Roles)
+	}
+	if again := mustApply(t, svc, dropped, false); len(again) != 0 {
+		t.Fatalf("second apply changed %v", again)
 	}
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/teamline/teamline/api"
 	"github.com/teamline/teamline/config"
+	"github.com/teamline/teamline/directory"
 	"github.com/teamline/teamline/sip"
 )
 
@@ -141,11 +142,16 @@ func newSIPServer(a *app, cfg config.Config) (*sip.Server, error) {
 	return sip.NewServer(a.log, ls, sip.TelephonyFunc(a.dir.TelephonyEnabled), opts...)
 }
 
-// bootstrap makes the first start usable: it creates the primary manager
-// "admin" and writes an API token for it to a file only the owner can
-// read. The token never goes to the log.
+// bootstrap makes the first start usable: when no primary manager exists it
+// creates "admin" and writes an API token for it to a file only the owner
+// can read. The token never goes to the log.
 func (a *app) bootstrap(ctx context.Context) error {
 	secret, created, err := a.dir.Bootstrap(ctx)
+	if errors.Is(err, directory.ErrConflict) {
+		// The gateway still runs; the operator has to name a primary manager.
+		a.log.Warn("no one can manage this account yet", "reason", err)
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("first start: %w", err)
 	}
