@@ -208,6 +208,14 @@ func (a *applier) users(ctx context.Context, final bool) error {
 		if err != nil && !isNotFound(err) {
 			return err
 		}
+		if exists && !u.CellVerified && old.CellVerified {
+			// Verification is earned by the code sent to the phone, not
+			// declared: a file that does not say cell_verified keeps it for
+			// as long as the phone stays the same.
+			if cell, err := a.s.phones.Normalize(u.CellPhone); err == nil && cell == old.CellPhone {
+				u.CellVerified = true
+			}
+		}
 		if !final {
 			if exists {
 				u.DefaultNumber, u.DialerAccess = old.DefaultNumber, old.DialerAccess

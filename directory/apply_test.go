@@ -270,3 +270,26 @@ func TestApplyManagesOnlyTheSectionsGiven(t *testing.T) {
 		t.Fatalf("settings after a partial file: %+v", st)
 	}
 }
+
+func TestApplyKeepsCellVerification(t *testing.T) {
+	ctx := context.Background()
+	svc, _ := newService(t, storetest.Drivers()[0])
+	mustApply(t, svc, teamFile(), false)
+	alice, _ := svc.GetUserByUsername(ctx, "alice")
+	alice.CellVerified = true // as the verification code flow would
+	if _, err := svc.UpdateUser(ctx, alice); err != nil {
+		t.Fatal(err)
+	}
+	// The hand-written file does not mention cell_verified: nothing changes.
+	if plan := mustApply(t, svc, teamFile(), false); len(plan) != 0 {
+		t.Fatalf("apply changed %v", plan)
+	}
+	if u, _ := svc.GetUserByUsername(ctx, "alice"); !u.CellVerified {
+		t.Fatal("apply un-verified alice's cell phone")
+	}
+	// A new cell phone in the file is unverified.
+	mustApply(t, svc, strings.Replace(teamFile(), `cell_phone: "(512) 555-0181"`, `cell_phone: "(512) 555-0182"`, 1), false)
+	if u, _ := svc.GetUserByUsername(ctx, "alice"); u.CellVerified || u.CellPhone != "+15125550182" {
+		t.Fatalf("after a new cell phone: %q verified %v", u.CellPhone, u.CellVerified)
+	}
+}

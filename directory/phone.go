@@ -78,14 +78,37 @@ func nanpShaped(num *phonenumbers.PhoneNumber, e164 string) bool {
 	return len(d) == 10 && d[0] >= '2'
 }
 
-// IsInternational reports whether an E.164 number is outside the default
-// region's country calling code (R-OUT-3).
+// domesticAlso lists regions dialled and billed as domestic from a region
+// besides itself: the US and Canada with the US territories in the North
+// American Numbering Plan. The Caribbean NANP countries (+1 876 Jamaica,
+// +1 809 Dominican Republic, ...) share the country code but are
+// international, and a known toll-fraud destination.
+var domesticAlso = map[string][]string{
+	"US": {"CA", "PR", "VI", "GU", "AS", "MP"},
+	"CA": {"US", "PR", "VI", "GU", "AS", "MP"},
+}
+
+// IsInternational reports whether an E.164 number lies outside the default
+// region (R-OUT-3). A number whose region cannot be told (a fictional 555
+// number) counts as domestic when it has the region's country code.
 func (p *Phones) IsInternational(e164 string) bool {
 	num, err := phonenumbers.Parse(e164, p.region)
 	if err != nil {
 		return true
 	}
-	return num.GetCountryCode() != int32(phonenumbers.GetCountryCodeForRegion(p.region))
+	if num.GetCountryCode() != int32(phonenumbers.GetCountryCodeForRegion(p.region)) {
+		return true
+	}
+	r := phonenumbers.GetRegionCodeForNumber(num)
+	if r == "" || r == "ZZ" || r == p.region {
+		return false
+	}
+	for _, d := range domesticAlso[p.region] {
+		if r == d {
+			return false
+		}
+	}
+	return true
 }
 
 func onlyDigits(s string) string {

@@ -46,8 +46,21 @@ func TestPhonesRegion(t *testing.T) {
 		t.Fatalf("GB national number = %q, %v", got, err)
 	}
 	us, _ := NewPhones("US")
-	if !us.IsInternational("+442079460958") || us.IsInternational("+12025550123") {
-		t.Fatal("IsInternational wrong")
+	for number, want := range map[string]bool{
+		"+442079460958": true,  // London
+		"+12025550123":  false, // Washington
+		"+14165550123":  false, // Toronto: NANP, dialled as domestic
+		"+17875550123":  false, // Puerto Rico
+		"+18765550123":  true,  // Jamaica: +1, but international (and a toll-fraud route)
+		"+18095550123":  true,  // Dominican Republic
+		"+15550100123":  false, // fictional 555: no region, +1
+	} {
+		if got := us.IsInternational(number); got != want {
+			t.Errorf("US IsInternational(%s) = %v, want %v", number, got, want)
+		}
+	}
+	if !gb.IsInternational("+12025550123") || gb.IsInternational("+442079460958") {
+		t.Error("GB IsInternational wrong")
 	}
 }
 
