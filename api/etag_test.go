@@ -13,23 +13,7 @@ func TestETagAndIfMatch(t *testing.T) {
 	eachDriver(t, func(t *testing.T, e *env) {
 		e.addUser("alice", directory.RoleAgent)
 		path := "/api/v1/users/" + strconv.FormatInt(e.users["alice"], 10)
-		send := func(method, ifMatch, body string) *http.Response {
-			t.Helper()
-			req, _ := http.NewRequest(method, e.srv.URL+path, bytes.NewReader([]byte(body)))
-			req.Header.Set("Authorization", "Bearer "+e.boss)
-			if body != "" {
-				req.Header.Set("Content-Type", "application/json")
-			}
-			if ifMatch != "" {
-				req.Header.Set("If-Match", ifMatch)
-			}
-			res, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			res.Body.Close()
-			return res
-		}
+		send := func(method, ifMatch, body string) *http.Response { return sendIf(t, e, method, path, ifMatch, body) }
 		v1 := send("GET", "", "").Header.Get("ETag")
 		if v1 == "" {
 			t.Fatal("GET has no ETag")
@@ -57,21 +41,7 @@ func TestETagAndIfMatch(t *testing.T) {
 func TestSettingsETag(t *testing.T) {
 	eachDriver(t, func(t *testing.T, e *env) {
 		send := func(method, ifMatch, body string) *http.Response {
-			t.Helper()
-			req, _ := http.NewRequest(method, e.srv.URL+"/api/v1/settings", bytes.NewReader([]byte(body)))
-			req.Header.Set("Authorization", "Bearer "+e.boss)
-			if body != "" {
-				req.Header.Set("Content-Type", "application/json")
-			}
-			if ifMatch != "" {
-				req.Header.Set("If-Match", ifMatch)
-			}
-			res, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			res.Body.Close()
-			return res
+			return sendIf(t, e, method, "/api/v1/settings", ifMatch, body)
 		}
 		v1 := send("GET", "", "").Header.Get("ETag")
 		res := send("PATCH", v1, `{"ring_timeout_seconds": 45}`)
@@ -82,4 +52,23 @@ func TestSettingsETag(t *testing.T) {
 			t.Fatalf("PATCH settings with a stale ETag: %d, want 412", res.StatusCode)
 		}
 	})
+}
+
+// sendIf sends a request as the primary manager, with If-Match when given.
+func sendIf(t *testing.T, e *env, method, path, ifMatch, body string) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest(method, e.srv.URL+path, bytes.NewReader([]byte(body)))
+	req.Header.Set("Authorization", "Bearer "+e.boss)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if ifMatch != "" {
+		req.Header.Set("If-Match", ifMatch)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	return res
 }

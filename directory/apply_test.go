@@ -80,48 +80,43 @@ func TestApplyCreatesThenIsIdempotent(t *testing.T) {
 }
 
 func TestApplyUpdatesAndDeletes(t *testing.T) {
-	for _, driver := range storetest.Drivers() {
-		t.Run(driver, func(t *testing.T) {
-			ctx := context.Background()
-			svc, _ := newService(t, driver)
-			mustApply(t, svc, teamFile(), false)
+	withTeam(t, func(t *testing.T, ctx context.Context, svc *directory.Service) {
 
-			changed := teamFile()
-			changed = strings.Replace(changed, "name: Bob Jones", "name: Robert Jones", 1)
-			changed = strings.Replace(changed, "sip_password: carol-secret-333", "sip_password: carol-new-pass", 1)
-			changed = strings.Replace(changed, "  - name: Zillow sellers\n    active: false\n    criteria: {source: [zillow], lead_type: [seller]}\n    agents: [{user: bob, leads_per_round: 1}]\n", "", 1)
-			changed = strings.Replace(changed, "  - name: Luxury\n", "  - name: Luxury homes\n", 1)
-			// Move "Night owls" to the top.
-			night := "  - name: Night owls\n    active: true\n    criteria: {tag: [night]}\n    windows: [{start: \"21:00\", end: \"08:00\"}]\n    agents: [{user: carol, leads_per_round: 1}]\n"
-			changed = strings.Replace(changed, night, "", 1)
-			changed = strings.Replace(changed, "rules:\n", "rules:\n"+night, 1)
-			// Drop the first lead, change the second.
-			changed = strings.Replace(changed, "  - phones: [\"+1 737 555 0000\"]\n    name: Lead 00\n", "  - phones: [\"+1 737 555 1000\"]\n    name: Lead new\n", 1)
-			changed = strings.Replace(changed, "name: Lead 01\n", "name: Lead one\n", 1)
+		changed := teamFile()
+		changed = strings.Replace(changed, "name: Bob Jones", "name: Robert Jones", 1)
+		changed = strings.Replace(changed, "sip_password: carol-secret-333", "sip_password: carol-new-pass", 1)
+		changed = strings.Replace(changed, "  - name: Zillow sellers\n    active: false\n    criteria: {source: [zillow], lead_type: [seller]}\n    agents: [{user: bob, leads_per_round: 1}]\n", "", 1)
+		changed = strings.Replace(changed, "  - name: Luxury\n", "  - name: Luxury homes\n", 1)
+		// Move "Night owls" to the top.
+		night := "  - name: Night owls\n    active: true\n    criteria: {tag: [night]}\n    windows: [{start: \"21:00\", end: \"08:00\"}]\n    agents: [{user: carol, leads_per_round: 1}]\n"
+		changed = strings.Replace(changed, night, "", 1)
+		changed = strings.Replace(changed, "rules:\n", "rules:\n"+night, 1)
+		// Drop the first lead, change the second.
+		changed = strings.Replace(changed, "  - phones: [\"+1 737 555 0000\"]\n    name: Lead 00\n", "  - phones: [\"+1 737 555 1000\"]\n    name: Lead new\n", 1)
+		changed = strings.Replace(changed, "name: Lead 01\n", "name: Lead one\n", 1)
 
-			plan := mustApply(t, svc, changed, false)
-			got := map[string]bool{}
-			for _, c := range plan {
-				got[c.String()] = true
+		plan := mustApply(t, svc, changed, false)
+		got := map[string]bool{}
+		for _, c := range plan {
+			got[c.String()] = true
+		}
+		for _, want := range []string{
+			"~ user bob (name)", "~ user carol (sip_password)", "- rule Zillow sellers", "- rule Luxury",
+			"+ rule Luxury homes", "~ rule Night owls (position)", "- lead +17375550000", "+ lead +17375551000",
+			"~ lead +17375550001 (name)",
+		} {
+			if !got[want] {
+				t.Errorf("plan lacks %q; plan:\n%v", want, plan)
 			}
-			for _, want := range []string{
-				"~ user bob (name)", "~ user carol (sip_password)", "- rule Zillow sellers", "- rule Luxury",
-				"+ rule Luxury homes", "~ rule Night owls (position)", "- lead +17375550000", "+ lead +17375551000",
-				"~ lead +17375550001 (name)",
-			} {
-				if !got[want] {
-					t.Errorf("plan lacks %q; plan:\n%v", want, plan)
-				}
-			}
-			if again := mustApply(t, svc, changed, false); len(again) != 0 {
-				t.Fatalf("second apply changed %v", again)
-			}
-			rules, _ := svc.ListRules(ctx)
-			if rules[0].Name != "Night owls" || rules[0].Position != 1 || !rules[len(rules)-1].CatchAll {
-				t.Errorf("rules after move: %+v", rules)
-			}
-		})
-	}
+		}
+		if again := mustApply(t, svc, changed, false); len(again) != 0 {
+			t.Fatalf("second apply changed %v", again)
+		}
+		rules, _ := svc.ListRules(ctx)
+		if rules[0].Name != "Night owls" || rules[0].Position != 1 || !rules[len(rules)-1].CatchAll {
+			t.Errorf("rules after move: %+v", rules)
+		}
+	})
 }
 
 func TestExportRoundTripsAcrossBackends(t *testing.T) {

@@ -137,3 +137,16 @@ func count(p directory.Plan, action, object string) int {
 	}
 	return n
 }
+
+// withTeam runs fn once per test database, on a directory built from
+// teamFile.
+func withTeam(t *testing.T, fn func(t *testing.T, ctx context.Context, svc *directory.Service)) {
+	t.Helper()
+	for _, driver := range storetest.Drivers() {
+		t.Run(driver, func(t *testing.T) {
+			svc, _ := newService(t, driver)
+			mustApply(t, svc, teamFile(), false)
+			fn(t, context.Background(), svc)
+		})
+	}
+}

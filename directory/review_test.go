@@ -13,93 +13,78 @@ import (
 // Renaming a user whose default number is their own personal number keeps
 // that default: the number is still theirs under the new name.
 func TestRenameUserKeepsOwnPersonalDefault(t *testing.T) {
-	for _, driver := range storetest.Drivers() {
-		t.Run(driver, func(t *testing.T) {
-			ctx := context.Background()
-			svc, _ := newService(t, driver)
-			mustApply(t, svc, teamFile(), false)
-			alice, _ := svc.GetUserByUsername(ctx, "alice")
-			alice.Username = "alicia"
-			alice.SIPPassword = "alicia-secret-1"
-			u, err := svc.UpdateUser(ctx, alice)
-			if err != nil {
-				t.Fatalf("renaming alice: %v", err)
-			}
-			if u.Username != "alicia" || u.DefaultNumber != "+15125550110" {
-				t.Fatalf("after rename: %+v", u)
-			}
-			if n, _ := svc.GetNumberByE164(ctx, "+15125550110"); n.Owner != "alicia" {
-				t.Fatalf("personal number owner = %q", n.Owner)
-			}
-		})
-	}
+	withTeam(t, func(t *testing.T, ctx context.Context, svc *directory.Service) {
+		alice, _ := svc.GetUserByUsername(ctx, "alice")
+		alice.Username = "alicia"
+		alice.SIPPassword = "alicia-secret-1"
+		u, err := svc.UpdateUser(ctx, alice)
+		if err != nil {
+			t.Fatalf("renaming alice: %v", err)
+		}
+		if u.Username != "alicia" || u.DefaultNumber != "+15125550110" {
+			t.Fatalf("after rename: %+v", u)
+		}
+		if n, _ := svc.GetNumberByE164(ctx, "+15125550110"); n.Owner != "alicia" {
+			t.Fatalf("personal number owner = %q", n.Owner)
+		}
+	})
 }
 
 // An agent edits the leads assigned to them, but not who they are assigned
 // to: taking over another agent's role or adding themselves is refused.
 func TestAgentCannotChangeLeadAssignments(t *testing.T) {
-	for _, driver := range storetest.Drivers() {
-		t.Run(driver, func(t *testing.T) {
-			ctx := context.Background()
-			svc, _ := newService(t, driver)
-			mustApply(t, svc, teamFile(), false)
-			bob, _ := svc.GetUserByUsername(ctx, "bob")
-			asBob := directory.WithActor(ctx, directory.Actor{UserID: bob.ID, Username: "bob", Role: directory.RoleAgent})
-			l, err := svc.CreateLead(ctx, directory.Lead{Phones: []string{"737 555 4343"}, Agents: map[string]string{"buyer": "bob", "seller": "carol"}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			take := l
-			take.Agents = map[string]string{"buyer": "bob", "seller": "bob"}
-			if _, err := svc.UpdateLead(asBob, take); !errors.Is(err, directory.ErrForbidden) {
-				t.Errorf("agent taking over the seller role: %v, want forbidden", err)
-			}
-			add := l
-			add.Agents = map[string]string{"buyer": "bob", "seller": "carol", "lender": "bob"}
-			if _, err := svc.UpdateLead(asBob, add); !errors.Is(err, directory.ErrForbidden) {
-				t.Errorf("agent adding himself as lender: %v, want forbidden", err)
-			}
-			if got, _ := svc.GetLead(ctx, l.ID); got.Agents["seller"] != "carol" || got.Agents["lender"] != "" {
-				t.Fatalf("assignments changed by the agent: %v", got.Agents)
-			}
-			// Other fields he may change.
-			l.Name = "Renamed by bob"
-			if _, err := svc.UpdateLead(asBob, l); err != nil {
-				t.Fatalf("agent editing his lead: %v", err)
-			}
-		})
-	}
+	withTeam(t, func(t *testing.T, ctx context.Context, svc *directory.Service) {
+		bob, _ := svc.GetUserByUsername(ctx, "bob")
+		asBob := directory.WithActor(ctx, directory.Actor{UserID: bob.ID, Username: "bob", Role: directory.RoleAgent})
+		l, err := svc.CreateLead(ctx, directory.Lead{Phones: []string{"737 555 4343"}, Agents: map[string]string{"buyer": "bob", "seller": "carol"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		take := l
+		take.Agents = map[string]string{"buyer": "bob", "seller": "bob"}
+		if _, err := svc.UpdateLead(asBob, take); !errors.Is(err, directory.ErrForbidden) {
+			t.Errorf("agent taking over the seller role: %v, want forbidden", err)
+		}
+		add := l
+		add.Agents = map[string]string{"buyer": "bob", "seller": "carol", "lender": "bob"}
+		if _, err := svc.UpdateLead(asBob, add); !errors.Is(err, directory.ErrForbidden) {
+			t.Errorf("agent adding himself as lender: %v, want forbidden", err)
+		}
+		if got, _ := svc.GetLead(ctx, l.ID); got.Agents["seller"] != "carol" || got.Agents["lender"] != "" {
+			t.Fatalf("assignments changed by the agent: %v", got.Agents)
+		}
+		// Other fields he may change.
+		l.Name = "Renamed by bob"
+		if _, err := svc.UpdateLead(asBob, l); err != nil {
+			t.Fatalf("agent editing his lead: %v", err)
+		}
+	})
 }
 
 // A rule made the catch-all through an update moves to the end: the
 // catch-all is always last (R-RULE-2).
 func TestRuleMadeCatchAllMovesLast(t *testing.T) {
-	for _, driver := range storetest.Drivers() {
-		t.Run(driver, func(t *testing.T) {
-			ctx := context.Background()
-			svc, _ := newService(t, driver)
-			mustApply(t, svc, teamFile(), false)
-			ca, _ := svc.ListRules(ctx)
-			if err := svc.DeleteRule(ctx, ca[len(ca)-1].ID); err != nil {
-				t.Fatal(err)
+	withTeam(t, func(t *testing.T, ctx context.Context, svc *directory.Service) {
+		ca, _ := svc.ListRules(ctx)
+		if err := svc.DeleteRule(ctx, ca[len(ca)-1].ID); err != nil {
+			t.Fatal(err)
+		}
+		rules, _ := svc.ListRules(ctx)
+		r := rules[0]
+		r.CatchAll, r.Criteria, r.Windows = true, directory.Criteria{}, nil
+		if _, err := svc.UpdateRule(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		rules, _ = svc.ListRules(ctx)
+		last := rules[len(rules)-1]
+		if !last.CatchAll || last.Position != len(rules) {
+			var names []string
+			for _, r := range rules {
+				names = append(names, r.Name)
 			}
-			rules, _ := svc.ListRules(ctx)
-			r := rules[0]
-			r.CatchAll, r.Criteria, r.Windows = true, directory.Criteria{}, nil
-			if _, err := svc.UpdateRule(ctx, r); err != nil {
-				t.Fatal(err)
-			}
-			rules, _ = svc.ListRules(ctx)
-			last := rules[len(rules)-1]
-			if !last.CatchAll || last.Position != len(rules) {
-				var names []string
-				for _, r := range rules {
-					names = append(names, r.Name)
-				}
-				t.Fatalf("catch-all is not last: %s", strings.Join(names, "|"))
-			}
-		})
-	}
+			t.Fatalf("catch-all is not last: %s", strings.Join(names, "|"))
+		}
+	})
 }
 
 // A number whose kind or owner changes stops being the default outbound
@@ -224,44 +209,34 @@ func TestManagerCannotRevokePrimaryManagerTokens(t *testing.T) {
 // Swapping the catch-all number works whatever the order of the numbers in
 // the file, and applying the file again changes nothing.
 func TestApplySwapsCatchAllNumber(t *testing.T) {
-	for _, driver := range storetest.Drivers() {
-		t.Run(driver, func(t *testing.T) {
-			ctx := context.Background()
-			svc, _ := newService(t, driver)
-			mustApply(t, svc, teamFile(), false)
-			file := strings.Replace(teamFile(), "    kind: role\n    role: lender\n", "    kind: catch_all\n", 1)
-			file = strings.Replace(file, "  - number: \"+1 512 555 0199\"\n    kind: catch_all\n", "  - number: \"+1 512 555 0199\"\n    kind: role\n    role: lender\n", 1)
-			mustApply(t, svc, file, false)
-			if n, _ := svc.GetNumberByE164(ctx, "+15125550102"); n.Kind != directory.KindCatchAll {
-				t.Fatalf("+15125550102 is %s", n.Kind)
-			}
-			if again := mustApply(t, svc, file, false); len(again) != 0 {
-				t.Fatalf("second apply changed %v", again)
-			}
-		})
-	}
+	withTeam(t, func(t *testing.T, ctx context.Context, svc *directory.Service) {
+		file := strings.Replace(teamFile(), "    kind: role\n    role: lender\n", "    kind: catch_all\n", 1)
+		file = strings.Replace(file, "  - number: \"+1 512 555 0199\"\n    kind: catch_all\n", "  - number: \"+1 512 555 0199\"\n    kind: role\n    role: lender\n", 1)
+		mustApply(t, svc, file, false)
+		if n, _ := svc.GetNumberByE164(ctx, "+15125550102"); n.Kind != directory.KindCatchAll {
+			t.Fatalf("+15125550102 is %s", n.Kind)
+		}
+		if again := mustApply(t, svc, file, false); len(again) != 0 {
+			t.Fatalf("second apply changed %v", again)
+		}
+	})
 }
 
 // A file that drops a role together with the numbers of that role applies:
 // the role is checked against the numbers the file leaves.
 func TestApplyDropsRoleWithItsNumbers(t *testing.T) {
-	for _, driver := range storetest.Drivers() {
-		t.Run(driver, func(t *testing.T) {
-			ctx := context.Background()
-			svc, _ := newService(t, driver)
-			mustApply(t, svc, teamFile(), false)
-			file := strings.Replace(teamFile(), "settings:\n", "settings:\n  roles: [buyer, seller]\n", 1)
-			file = strings.Replace(file, "  - number: \"+1 512 555 0102\"\n    kind: role\n    role: lender\n", "", 1)
-			file = strings.Replace(file, "    lenders: [{user: ken, leads_per_round: 1}]\n", "", 1)
-			mustApply(t, svc, file, false)
-			if st, _ := svc.GetSettings(ctx); strings.Join(st.Roles, ",") != "buyer,seller" {
-				t.Fatalf("roles = %v", st.Roles)
-			}
-			if again := mustApply(t, svc, file, false); len(again) != 0 {
-				t.Fatalf("second apply changed %v", again)
-			}
-		})
-	}
+	withTeam(t, func(t *testing.T, ctx context.Context, svc *directory.Service) {
+		file := strings.Replace(teamFile(), "settings:\n", "settings:\n  roles: [buyer, seller]\n", 1)
+		file = strings.Replace(file, "  - number: \"+1 512 555 0102\"\n    kind: role\n    role: lender\n", "", 1)
+		file = strings.Replace(file, "    lenders: [{user: ken, leads_per_round: 1}]\n", "", 1)
+		mustApply(t, svc, file, false)
+		if st, _ := svc.GetSettings(ctx); strings.Join(st.Roles, ",") != "buyer,seller" {
+			t.Fatalf("roles = %v", st.Roles)
+		}
+		if again := mustApply(t, svc, file, false); len(again) != 0 {
+			t.Fatalf("second apply changed %v", again)
+		}
+	})
 }
 
 // unavailableStore answers every user lookup inside a transaction with

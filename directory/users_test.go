@@ -13,54 +13,49 @@ import (
 )
 
 func TestPrimaryManagerHandOver(t *testing.T) {
-	for _, driver := range storetest.Drivers() {
-		t.Run(driver, func(t *testing.T) {
-			ctx := context.Background()
-			svc, _ := newService(t, driver)
-			mustApply(t, svc, teamFile(), false)
-			maria, _ := svc.GetUserByUsername(ctx, "maria")
-			ken, _ := svc.GetUserByUsername(ctx, "ken")
-			asKen := directory.WithActor(ctx, directory.Actor{UserID: ken.ID, Username: "ken", Role: directory.RoleManager})
-			asMaria := directory.WithActor(ctx, directory.Actor{UserID: maria.ID, Username: "maria", Role: directory.RolePrimaryManager})
+	withTeam(t, func(t *testing.T, ctx context.Context, svc *directory.Service) {
+		maria, _ := svc.GetUserByUsername(ctx, "maria")
+		ken, _ := svc.GetUserByUsername(ctx, "ken")
+		asKen := directory.WithActor(ctx, directory.Actor{UserID: ken.ID, Username: "ken", Role: directory.RoleManager})
+		asMaria := directory.WithActor(ctx, directory.Actor{UserID: maria.ID, Username: "maria", Role: directory.RolePrimaryManager})
 
-			// A manager cannot make himself primary manager.
-			ken.Role = directory.RolePrimaryManager
-			if _, err := svc.UpdateUser(asKen, ken); !errors.Is(err, directory.ErrForbidden) {
-				t.Fatalf("manager appointing himself: %v, want forbidden", err)
-			}
-			// The primary manager cannot just step down.
-			maria.Role = directory.RoleManager
-			if _, err := svc.UpdateUser(asMaria, maria); !errors.Is(err, directory.ErrConflict) {
-				t.Fatalf("primary manager stepping down alone: %v, want conflict", err)
-			}
-			// She hands over: Ken is primary manager, she is a manager.
-			if _, err := svc.UpdateUser(asMaria, ken); err != nil {
-				t.Fatal(err)
-			}
-			if u, _ := svc.GetUserByUsername(ctx, "maria"); u.Role != directory.RoleManager {
-				t.Fatalf("maria is %s after handing over", u.Role)
-			}
-			if u, _ := svc.GetUserByUsername(ctx, "ken"); u.Role != directory.RolePrimaryManager {
-				t.Fatalf("ken is %s after hand-over", u.Role)
-			}
+		// A manager cannot make himself primary manager.
+		ken.Role = directory.RolePrimaryManager
+		if _, err := svc.UpdateUser(asKen, ken); !errors.Is(err, directory.ErrForbidden) {
+			t.Fatalf("manager appointing himself: %v, want forbidden", err)
+		}
+		// The primary manager cannot just step down.
+		maria.Role = directory.RoleManager
+		if _, err := svc.UpdateUser(asMaria, maria); !errors.Is(err, directory.ErrConflict) {
+			t.Fatalf("primary manager stepping down alone: %v, want conflict", err)
+		}
+		// She hands over: Ken is primary manager, she is a manager.
+		if _, err := svc.UpdateUser(asMaria, ken); err != nil {
+			t.Fatal(err)
+		}
+		if u, _ := svc.GetUserByUsername(ctx, "maria"); u.Role != directory.RoleManager {
+			t.Fatalf("maria is %s after handing over", u.Role)
+		}
+		if u, _ := svc.GetUserByUsername(ctx, "ken"); u.Role != directory.RolePrimaryManager {
+			t.Fatalf("ken is %s after hand-over", u.Role)
+		}
 
-			// The directory file can hand it back, whatever the order of users.
-			back := strings.Replace(teamFile(), "role: primary_manager", "role: manager", 1)
-			back = strings.Replace(back, "name: Ken Adams\n    role: manager", "name: Ken Adams\n    role: primary_manager", 1)
-			mustApply(t, svc, back, false)
-			if u, _ := svc.GetUserByUsername(ctx, "ken"); u.Role != directory.RolePrimaryManager {
-				t.Fatalf("ken is %s after apply", u.Role)
-			}
-			if again := mustApply(t, svc, back, false); len(again) != 0 {
-				t.Fatalf("second apply changed %v", again)
-			}
-			// Deleting the primary manager is refused.
-			k, _ := svc.GetUserByUsername(ctx, "ken")
-			if err := svc.DeleteUser(ctx, k.ID); !errors.Is(err, directory.ErrConflict) {
-				t.Fatalf("deleting the primary manager: %v, want conflict", err)
-			}
-		})
-	}
+		// The directory file can hand it back, whatever the order of users.
+		back := strings.Replace(teamFile(), "role: primary_manager", "role: manager", 1)
+		back = strings.Replace(back, "name: Ken Adams\n    role: manager", "name: Ken Adams\n    role: primary_manager", 1)
+		mustApply(t, svc, back, false)
+		if u, _ := svc.GetUserByUsername(ctx, "ken"); u.Role != directory.RolePrimaryManager {
+			t.Fatalf("ken is %s after apply", u.Role)
+		}
+		if again := mustApply(t, svc, back, false); len(again) != 0 {
+			t.Fatalf("second apply changed %v", again)
+		}
+		// Deleting the primary manager is refused.
+		k, _ := svc.GetUserByUsername(ctx, "ken")
+		if err := svc.DeleteUser(ctx, k.ID); !errors.Is(err, directory.ErrConflict) {
+			t.Fatalf("deleting the primary manager: %v, want conflict", err)
+		}
+	})
 }
 
 func TestAgentAccess(t *testing.T) {
