@@ -2,10 +2,12 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"embed"
 	"fmt"
 	"io/fs"
 	"path"
+	"time"
 
 	"github.com/pressly/goose/v3"
 )
@@ -21,9 +23,23 @@ var dialects = map[string]goose.Dialect{
 	DriverMySQL:  goose.DialectMySQL,
 }
 
+// migrateLockWait bounds how long Migrate waits for another gateway's
+// migration of the same MySQL database to finish.
+const migrateLockWait = 5 * time.Minute
+
 // Migrate applies the migrations the database does not have yet and
-// returns their file names (none when it is up to date).
+// returns their file names (none when it is up to date). On MySQL it holds
+// a named lock meanwhile, so that gateways starting together against one
+// database migrate it one after the other (goose takes no lock of its own
+// there, and MySQL cannot roll back DDL).
 func (s *Store) Migrate(ctx context.Context) (applied []string, err error) {
+	if s.driver == DriverMySQL {
+		unlock, err := s.mysqlLock(ctx, migrateLockWait)
+		if err != nil {
+			return nil, fmt.Errorf("store: migrate: %w", err)
+		}
+		defer unlock()
+	}
 	dir, err := fs.Sub(migrations, path.Join("migrations", s.driver))
 	if err != nil {
 		return nil, fmt.Errorf("store: migrations: %w", err)
@@ -44,4 +60,33 @@ func (s *Store) Migrate(ctx context.Context) (applied []string, err error) {
 		return applied, fmt.Errorf("store: migrate: %w", err)
 	}
 	return applied, nil
+}
+
+// mysqlLock takes the server-wide named lock guarding migrations of this
+// database (GET_LOCK; the name carries a hash of the database name, which
+// may be longer than a lock name may be). The lock belongs to one
+// connection, held until unlock.
+func (s *Store) mysqlLock(ctx context.Context, wait time.Duration) (unlock func(), err error) {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	const name = "CONCAT('teamline_migrate:', LEFT(SHA1(DATABASE()), 24))"
+	var got sql.NullInt64
+	err = conn.QueryRowContext(ctx, "SELECT GET_LOCK("+name+", ?)", int(wait.Seconds())).Scan(&got)
+	switch {
+	case err != nil:
+		conn.Close()
+		return nil, fmt.Errorf("taking the migration lock: %w", err)
+	case !got.Valid || got.Int64 != 1:
+		conn.Close()
+		return nil, fmt.Errorf("another gateway has been migrating this database for %s; try again", wait)
+	}
+	return func() {
+		// A fresh context: the lock must go even when ctx has ended.
+		if _, err := conn.ExecContext(context.Background(), "DO RELEASE_LOCK("+name+")"); err != nil {
+			s.log.Warn("store: releasing the migration lock", "err", err)
+		}
+		conn.Close()
+	}, nil
 }

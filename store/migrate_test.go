@@ -1,9 +1,13 @@
 package store_test
 
 import (
+	"io/fs"
+	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 
+	"github.com/teamline/teamline/directory"
 	"github.com/teamline/teamline/store"
 	"github.com/teamline/teamline/store/storetest"
 )
@@ -39,4 +43,35 @@ func TestOpenUnknownDriver(t *testing.T) {
 	if _, err := store.Open(ctx, "postgres", "x"); err == nil {
 		t.Fatal("no error")
 	}
+}
+
+// Gateways starting together against one new MySQL database migrate it one
+// after the other: every migration runs once, and both start.
+func TestConcurrentMigrateMySQL(t *testing.T) {
+	dsn := storetest.MySQLDSN(t)
+	var stores []*store.Store
+	for range 3 {
+		s, err := store.Open(ctx, store.DriverMySQL, dsn)
+		must(t, err)
+		t.Cleanup(func() { s.Close() })
+		stores = append(stores, s)
+	}
+	var wg sync.WaitGroup
+	applied := make([][]string, len(stores))
+	errs := make([]error, len(stores))
+	for i, s := range stores {
+		wg.Go(func() { applied[i], errs[i] = s.Migrate(ctx) })
+	}
+	wg.Wait()
+	total := 0
+	for i := range stores {
+		must(t, errs[i])
+		total += len(applied[i])
+	}
+	entries, _ := fs.ReadDir(os.DirFS("migrations/mysql"), ".")
+	if total != len(entries) {
+		t.Fatalf("migrations applied %d times in all (%v), want %d", total, applied, len(entries))
+	}
+	// And the schema works.
+	must(t, stores[0].CreateUser(ctx, &directory.User{Username: "alice", Name: "Alice", Role: directory.RoleAgent}))
 }
