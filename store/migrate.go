@@ -67,19 +67,30 @@ func (s *Store) Migrate(ctx context.Context) (applied []string, err error) {
 // may be longer than a lock name may be). The lock belongs to one
 // connection, held until unlock.
 func (s *Store) mysqlLock(ctx context.Context, wait time.Duration) (unlock func(), err error) {
-	conn, err := s.db.Conn(ctx)
+	// A connection of its own: taken from the pool, it could be the pool's
+	// only one, and goose would wait for it forever.
+	lockDB, err := sql.Open(DriverMySQL, s.mysqlDSN)
 	if err != nil {
 		return nil, err
+	}
+	conn, err := lockDB.Conn(ctx)
+	if err != nil {
+		lockDB.Close()
+		return nil, err
+	}
+	closeAll := func() {
+		conn.Close()
+		lockDB.Close()
 	}
 	const name = "CONCAT('teamline_migrate:', LEFT(SHA1(DATABASE()), 24))"
 	var got sql.NullInt64
 	err = conn.QueryRowContext(ctx, "SELECT GET_LOCK("+name+", ?)", int(wait.Seconds())).Scan(&got)
 	switch {
 	case err != nil:
-		conn.Close()
+		closeAll()
 		return nil, fmt.Errorf("taking the migration lock: %w", err)
 	case !got.Valid || got.Int64 != 1:
-		conn.Close()
+		closeAll()
 		return nil, fmt.Errorf("another gateway has been migrating this database for %s; try again", wait)
 	}
 	return func() {
@@ -87,6 +98,6 @@ func (s *Store) mysqlLock(ctx context.Context, wait time.Duration) (unlock func(
 		if _, err := conn.ExecContext(context.Background(), "DO RELEASE_LOCK("+name+")"); err != nil {
 			s.log.Warn("store: releasing the migration lock", "err", err)
 		}
-		conn.Close()
+		closeAll()
 	}, nil
 }

@@ -44,6 +44,9 @@ type Store struct {
 	db     *sql.DB
 	driver string
 	log    *slog.Logger
+	// mysqlDSN opens the connection that holds the migration lock outside
+	// the pool, which may be as small as one connection (MySQL only).
+	mysqlDSN string
 }
 
 var _ directory.Store = (*Store)(nil)
@@ -127,12 +130,16 @@ func Open(ctx context.Context, driver, dsn string, opts ...Option) (*Store, erro
 		db.Close()
 		return nil, fmt.Errorf("store: open %s: %w", driver, err)
 	}
-	return &Store{
+	st := &Store{
 		queries: &queries{q: db, db: db, now: o.now},
 		db:      db,
 		driver:  driver,
 		log:     o.log,
-	}, nil
+	}
+	if driver == DriverMySQL {
+		st.mysqlDSN = dsn
+	}
+	return st, nil
 }
 
 // DB returns the connection pool (for the Prometheus DB stats collector).
