@@ -94,11 +94,11 @@ func (s *Service) UpdateLead(ctx context.Context, l Lead) (Lead, error) {
 		if err != nil {
 			return err
 		}
-		if err := unchangedSince(l.UpdatedAt, old.UpdatedAt, "lead", fmt.Sprint(old.ID)); err != nil {
-			return err
-		}
 		if !leadVisible(ctx, old) {
 			return notFoundf("lead %d", l.ID)
+		}
+		if err := unchangedSince(l.UpdatedAt, old.UpdatedAt, "lead", fmt.Sprint(old.ID)); err != nil {
+			return err
 		}
 		if err := s.checkLead(ctx, q, &l, &old); err != nil {
 			return err

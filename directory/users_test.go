@@ -115,6 +115,14 @@ func TestAgentAccess(t *testing.T) {
 	if _, err := svc.UpdateUser(asBob, alice); !errors.Is(err, directory.ErrForbidden) {
 		t.Fatalf("agent renaming alice: %v", err)
 	}
+	// Another agent's lead does not exist for bob, even as a stale copy
+	// (a "changed since" answer would tell him it does).
+	aliceLeads, _ := svc.ListLeads(ctx, directory.LeadFilter{Agent: "alice"})
+	stale := aliceLeads[0]
+	stale.UpdatedAt = stale.UpdatedAt.Add(-time.Second)
+	if _, err := svc.UpdateLead(asBob, stale); !errors.Is(err, directory.ErrNotFound) {
+		t.Fatalf("agent updating another agent's lead from a stale copy: %v, want not found", err)
+	}
 }
 
 func TestStaleUpdatesAreRefused(t *testing.T) {
@@ -196,8 +204,16 @@ func TestRemovingARoleInUse(t *testing.T) {
 	mustApply(t, svc, base, false)
 	st, _ := svc.GetSettings(ctx)
 	st.Roles = []string{"buyer", "seller"}
-	if _, err := svc.UpdateSettings(ctx, st); !errors.Is(err, directory.ErrConflict) {
-		t.Fatalf("removing a role that numbers and leads use: %v", err)
+	if _, err := svc.UpdateSettings(ctx, st); !errors.Is(err, directory.ErrConflict) || !strings.Contains(err.Error(), "used by number +15125550102") {
+		t.Fatalf("removing a role a number uses: %v", err)
+	}
+	// Without the number, the lead's lender assignment still holds it.
+	n, _ := svc.GetNumberByE164(ctx, "+15125550102")
+	if err := svc.DeleteNumber(ctx, n.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.UpdateSettings(ctx, st); !errors.Is(err, directory.ErrConflict) || !strings.Contains(err.Error(), `"lender" is assigned on lead`) {
+		t.Fatalf("removing a role a lead assignment uses: %v", err)
 	}
 	// The file drops the role, its number and its assignment in one go.
 	dropped := strings.Replace(base, "    agents: {buyer: alice, lender: ken}\n", "    agents: {buyer: alice}\n", 1)
