@@ -110,6 +110,12 @@ type resp struct {
 // []byte, which are sent as they are.
 func (e *env) do(t testing.TB, method, path, token string, body any) *resp {
 	t.Helper()
+	return e.send(t, e.request(t, method, path, token, body))
+}
+
+// request builds the request do sends, for tests that add headers.
+func (e *env) request(t testing.TB, method, path, token string, body any) *http.Request {
+	t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -134,7 +140,7 @@ func (e *env) do(t testing.TB, method, path, token string, body any) *resp {
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	return e.send(t, req)
+	return req
 }
 
 func (e *env) send(t testing.TB, req *http.Request) *resp {

@@ -186,14 +186,7 @@ func (a *applier) users(ctx context.Context, final bool) error {
 	}
 	// A new primary manager first: appointing one hands the role over, and
 	// the old one cannot be demoted before there is another.
-	order := make([]int, len(a.f.Users))
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortStableFunc(order, func(x, y int) int {
-		px, py := a.f.Users[x].Role == RolePrimaryManager, a.f.Users[y].Role == RolePrimaryManager
-		return boolCmp(py, px)
-	})
+	order := frontFirst(len(a.f.Users), func(i int) bool { return a.f.Users[i].Role == RolePrimaryManager })
 	names := map[string]int{}
 	for _, i := range order {
 		u := a.f.Users[i]
@@ -307,14 +300,9 @@ func (a *applier) numbers(ctx context.Context) error {
 	}
 	// The new catch-all number last, so that the one it takes over from has
 	// changed kind before (there is one per account).
-	order := make([]int, len(a.f.Numbers))
-	for i := range order {
-		order[i] = i
-	}
-	catchAll := func(i int) bool {
-		return NumberKind(strings.ToLower(strings.TrimSpace(string(a.f.Numbers[i].Kind)))) == KindCatchAll
-	}
-	slices.SortStableFunc(order, func(x, y int) int { return boolCmp(catchAll(x), catchAll(y)) })
+	order := frontFirst(len(a.f.Numbers), func(i int) bool {
+		return NumberKind(strings.ToLower(strings.TrimSpace(string(a.f.Numbers[i].Kind)))) != KindCatchAll
+	})
 	for _, i := range order {
 		n := a.f.Numbers[i]
 		where := a.f.where("numbers", i)
@@ -486,15 +474,18 @@ func (a *applier) rules(ctx context.Context) error {
 	return nil
 }
 
-// boolCmp orders false before true.
-func boolCmp(a, b bool) int {
-	switch {
-	case a == b:
-		return 0
-	case a:
-		return 1
+// frontFirst returns the indices 0..n-1, those for which front holds first,
+// each group in file order.
+func frontFirst(n int, front func(i int) bool) []int {
+	var first, rest []int
+	for i := range n {
+		if front(i) {
+			first = append(first, i)
+		} else {
+			rest = append(rest, i)
+		}
 	}
-	return -1
+	return append(first, rest...)
 }
 
 // diff names the JSON fields that differ between two objects, ignoring

@@ -31,9 +31,6 @@ func NewPhones(region string) (*Phones, error) {
 	return &Phones{region: region}, nil
 }
 
-// Region is the default region numbers without a country code are read in.
-func (p *Phones) Region() string { return p.region }
-
 // Normalize returns the E.164 form of raw, or an error wrapping ErrBadPhone
 // that says what is wrong. Only numbers that are valid for their region are
 // accepted: a number with too few digits or an unassigned prefix is refused.

@@ -46,12 +46,6 @@ func NewService(st Store, phones *Phones, opts ...Option) *Service {
 	return s
 }
 
-// Phones is the normaliser the service reads phone numbers with.
-func (s *Service) Phones() *Phones { return s.phones }
-
-// Realm is the SIP digest realm.
-func (s *Service) Realm() string { return s.realm }
-
 // Ping checks the database.
 func (s *Service) Ping(ctx context.Context) error { return s.store.Ping(ctx) }
 

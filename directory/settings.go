@@ -59,7 +59,7 @@ type Settings struct {
 
 	// UpdatedAt is when the settings last changed; read-only. Updates
 	// computed from an older read are refused.
-	UpdatedAt time.Time `json:"updated_at" yaml:"-"`
+	UpdatedAt time.Time `json:"updated_at,omitzero" yaml:"-"`
 }
 
 // DefaultSettings returns the shipped defaults of docs/PRODUCT.md.

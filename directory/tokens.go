@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -40,7 +41,7 @@ func (s *Service) CreateToken(ctx context.Context, username, name string, ttl ti
 	}
 	u, err := s.q(ctx).GetUserByUsername(ctx, username)
 	if isNotFound(err) {
-		return Token{}, "", &ValidationError{Object: "token", Fields: []FieldError{{Field: "user", Detail: "no user " + quote(username)}}}
+		return Token{}, "", &ValidationError{Object: "token", Fields: []FieldError{{Field: "user", Detail: "no user " + strconv.Quote(username)}}}
 	} else if err != nil {
 		return Token{}, "", err
 	}
@@ -153,5 +154,3 @@ func (s *Service) Bootstrap(ctx context.Context) (secret string, created bool, e
 	_, secret, err = s.CreateToken(ctx, "admin", "bootstrap", 0)
 	return secret, err == nil, err
 }
-
-func quote(s string) string { return `"` + s + `"` }

@@ -40,6 +40,7 @@ func (q *queries) GetSettings(ctx context.Context) (directory.Settings, error) {
 
 // PutSettings stores s as of at.
 func (q *queries) PutSettings(ctx context.Context, s directory.Settings, at time.Time) error {
+	s.UpdatedAt = time.Time{} // kept in its column, not twice
 	doc, err := json.Marshal(s)
 	if err != nil {
 		return fmt.Errorf("store: encode settings: %w", err)

@@ -39,6 +39,11 @@ func TestSettings(t *testing.T) {
 		must(t, s.PutSettings(ctx, set, at.Add(time.Hour)))
 		set.UpdatedAt = at.Add(time.Hour)
 		same(t, "updated settings", get(s.GetSettings(ctx))(t), set)
+		var doc string
+		must(t, s.DB().QueryRowContext(ctx, "SELECT doc FROM account_settings").Scan(&doc))
+		if strings.Contains(doc, "updated_at") {
+			t.Errorf("the settings document repeats its column updated_at: %s", doc)
+		}
 		var rows int
 		must(t, s.DB().QueryRowContext(ctx, "SELECT COUNT(*) FROM account_settings").Scan(&rows))
 		same(t, "settings rows", rows, 1)
