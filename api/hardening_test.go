@@ -17,6 +17,7 @@ import (
 
 	"github.com/teamline/teamline/api"
 	"github.com/teamline/teamline/directory"
+	"github.com/teamline/teamline/internal/testlog"
 	"github.com/teamline/teamline/store/storetest"
 )
 
@@ -175,7 +176,7 @@ func TestRulesPagedWhileChanging(t *testing.T) {
 func TestClientGone(t *testing.T) {
 	eachDriver(t, func(t *testing.T, e *env) {
 		reg := prometheus.NewRegistry()
-		logs := &syncBuffer{}
+		logs := &testlog.Buffer{}
 		h := api.New(e.svc, api.WithLogger(slog.New(slog.NewJSONHandler(logs, nil))), api.WithRegisterer(reg), api.WithGatherer(reg)).Handler()
 		// Cancel each request's context as the server does when the
 		// connection drops, but keep the connection to read the answer.

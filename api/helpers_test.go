@@ -9,13 +9,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/teamline/teamline/api"
 	"github.com/teamline/teamline/directory"
+	"github.com/teamline/teamline/internal/testlog"
 	"github.com/teamline/teamline/store"
 	"github.com/teamline/teamline/store/storetest"
 )
@@ -27,27 +27,9 @@ type env struct {
 	svc   *directory.Service
 	srv   *httptest.Server
 	boss  string // token of the primary manager "boss"
-	logs  *syncBuffer
+	logs  *testlog.Buffer
 	reg   *prometheus.Registry
 	users map[string]int64
-}
-
-// syncBuffer collects log output written from server goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // eachDriver runs fn against every test database (SQLite always, MySQL
@@ -68,7 +50,7 @@ func newEnv(t testing.TB, driver string) *env {
 		t.Fatal(err)
 	}
 	svc := directory.NewService(st, phones)
-	e := &env{t: t, st: st, svc: svc, logs: &syncBuffer{}, reg: prometheus.NewRegistry(), users: map[string]int64{}}
+	e := &env{t: t, st: st, svc: svc, logs: &testlog.Buffer{}, reg: prometheus.NewRegistry(), users: map[string]int64{}}
 	log := slog.New(slog.NewJSONHandler(e.logs, nil))
 	srv := api.New(svc, api.WithLogger(log), api.WithRegisterer(e.reg), api.WithGatherer(e.reg), api.WithVersion("test"))
 	e.srv = httptest.NewServer(srv.Handler())

@@ -1,7 +1,6 @@
 package sip_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"strings"
@@ -14,26 +13,9 @@ import (
 	gosip "github.com/emiago/sipgo/sip"
 	"go.uber.org/goleak"
 
+	"github.com/teamline/teamline/internal/testlog"
 	"github.com/teamline/teamline/sip"
 )
-
-// logBuffer collects a server's JSON log lines for assertions.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // switchTelephony is a Telephony whose answer the test flips.
 type switchTelephony struct{ on atomic.Bool }
@@ -47,7 +29,7 @@ func (s *switchTelephony) Enabled(context.Context) (bool, string) {
 
 type testServer struct {
 	*sip.Server
-	logs *logBuffer
+	logs *testlog.Buffer
 	stop func() error // cancels Run and returns its error; idempotent
 }
 
@@ -64,7 +46,7 @@ func startServer(t *testing.T, tel sip.Telephony, listeners []sip.Listener, opts
 	// Only goroutines started from here on count: a leak is reported by
 	// the test that made it, not by every test after it.
 	before := goleak.IgnoreCurrent()
-	logs := &logBuffer{}
+	logs := &testlog.Buffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	srv, err := sip.NewServer(log, listeners, tel, opts...)
 	if err != nil {

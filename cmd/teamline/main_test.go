@@ -15,31 +15,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/teamline/teamline/internal/testlog"
 	"github.com/teamline/teamline/store/storetest"
 )
-
-// syncBuffer is a bytes.Buffer safe for the server's logger and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // teamline runs one command line in-process, as the binary would.
 func teamline(t *testing.T, stdin string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
-	var out, errb syncBuffer
+	var out, errb testlog.Buffer
 	code = run(context.Background(), args, strings.NewReader(stdin), &out, &errb)
 	return out.String(), errb.String(), code
 }
@@ -81,7 +64,7 @@ sip:
 
 // gateway is a `teamline serve` running in the test.
 type gateway struct {
-	log    *syncBuffer
+	log    *testlog.Buffer
 	http   string
 	sipUDP string
 	stop   func() int
@@ -95,10 +78,10 @@ var (
 func serve(t *testing.T, cfgPath string) *gateway {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	g := &gateway{log: &syncBuffer{}}
+	g := &gateway{log: &testlog.Buffer{}}
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, []string{"serve", "-c", cfgPath}, strings.NewReader(""), &syncBuffer{}, g.log)
+		done <- run(ctx, []string{"serve", "-c", cfgPath}, strings.NewReader(""), &testlog.Buffer{}, g.log)
 	}()
 	var once sync.Once
 	var code int
