@@ -15,7 +15,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/teamline/teamline/api"
-	"github.com/teamline/teamline/config"
 	"github.com/teamline/teamline/directory"
 	"github.com/teamline/teamline/sip"
 )
@@ -49,7 +48,7 @@ func (a *app) serve(ctx context.Context) error {
 		buildInfo(v, rev),
 	)
 
-	sipSrv, err := newSIPServer(a, a.cfg)
+	sipSrv, err := a.newSIPServer()
 	if err != nil {
 		return err
 	}
@@ -127,7 +126,8 @@ func (a *app) serve(ctx context.Context) error {
 }
 
 // newSIPServer builds the SIP server from the config.
-func newSIPServer(a *app, cfg config.Config) (*sip.Server, error) {
+func (a *app) newSIPServer() (*sip.Server, error) {
+	cfg := a.cfg
 	var ls []sip.Listener
 	opts := []sip.Option{sip.WithUserAgent(cfg.SIP.UserAgent), sip.WithRealm(cfg.SIP.Realm)}
 	if cfg.SIP.Advertise != "" {
