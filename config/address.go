@@ -114,6 +114,29 @@ func checkAdvertiseHost(s string, namesOK bool) error {
 	return fmt.Errorf("%q: not an IP address", s)
 }
 
+// checkHost accepts a host name or an IP address (IPv6 with or without brackets), without a port: the
+// host part of a SIP URI.
+func checkHost(s string) error {
+	h := s
+	if strings.HasPrefix(h, "[") && strings.HasSuffix(h, "]") {
+		h = h[1 : len(h)-1]
+		if _, err := netip.ParseAddr(h); err != nil {
+			return fmt.Errorf("%q: not an IPv6 address in brackets", s)
+		}
+		return nil
+	}
+	if validHost(h) {
+		return nil
+	}
+	if l := strings.ToLower(s); strings.HasPrefix(l, "sip:") || strings.HasPrefix(l, "sips:") {
+		return fmt.Errorf("%q: give the host alone, without the sip: scheme", s)
+	}
+	if host, port, err := net.SplitHostPort(s); err == nil && checkPort(port) == nil && validHost(host) {
+		return fmt.Errorf("%q: give the host without a port", s)
+	}
+	return fmt.Errorf("%q: not a host name or IP address", s)
+}
+
 // checkIPOrCIDR accepts "192.0.2.10", "2001:db8::1", "192.0.2.0/24", "2001:db8::/32".
 func checkIPOrCIDR(s string) error {
 	if strings.Contains(s, "/") {

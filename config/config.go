@@ -27,6 +27,10 @@ type Config struct {
 	HTTP HTTP `yaml:"http" json:"http"`
 	// SIP configures the SIP listeners and identity.
 	SIP SIP `yaml:"sip" json:"sip"`
+	// Registrar configures REGISTER handling and digest authentication of the team's phones.
+	Registrar Registrar `yaml:"registrar" json:"registrar"`
+	// Calls configures call timers and caller-ID selection.
+	Calls Calls `yaml:"calls" json:"calls"`
 	// RTP configures the media port range.
 	RTP RTP `yaml:"rtp" json:"rtp"`
 	// Phone configures phone number handling.
@@ -84,6 +88,61 @@ type SIP struct {
 	Realm string `yaml:"realm" json:"realm"`
 	// UserAgent is sent in User-Agent and Server headers. Default "Teamline".
 	UserAgent string `yaml:"user_agent" json:"user_agent"`
+	// UnknownSource is what an INVITE or MESSAGE gets when it comes from an address that is neither a
+	// trunk's (inbound_addresses or inbound credentials) nor an authenticated user's: UnknownSourceReject
+	// (403 Forbidden) or UnknownSourceDrop (no answer at all, so scanners learn nothing). Default "reject".
+	UnknownSource string `yaml:"unknown_source" json:"unknown_source"`
+}
+
+// Values of SIP.UnknownSource.
+const (
+	UnknownSourceReject = "reject"
+	UnknownSourceDrop   = "drop"
+)
+
+// Registrar configures REGISTER handling (RFC 3261 10.3) and digest authentication of the team's phones.
+type Registrar struct {
+	// MinExpires is the shortest registration accepted; a REGISTER asking for less gets 423 Interval Too
+	// Brief with this as Min-Expires (RFC 3261 10.3 step 7). At least 1s, whole seconds. Default 60s.
+	MinExpires Duration `yaml:"min_expires" json:"min_expires"`
+	// MaxExpires is the longest registration granted; longer requests are shortened to it. Whole seconds,
+	// at least MinExpires. Default 1h.
+	MaxExpires Duration `yaml:"max_expires" json:"max_expires"`
+	// DefaultExpires is granted when the REGISTER has neither an Expires header nor an expires contact
+	// parameter. Whole seconds, between MinExpires and MaxExpires. Default 1h.
+	DefaultExpires Duration `yaml:"default_expires" json:"default_expires"`
+	// NonceLifetime is how long a digest nonce stays valid; an older one gets a fresh challenge with
+	// stale=true (RFC 2617 3.2.1). Must be positive. Default 5m.
+	NonceLifetime Duration `yaml:"nonce_lifetime" json:"nonce_lifetime"`
+	// MaxAuthFailures is how many failed digest authentications from one source address within
+	// FailureWindow get that address blocked for BlockDuration. At least 1. Default 10.
+	MaxAuthFailures int `yaml:"max_auth_failures" json:"max_auth_failures"`
+	// FailureWindow is the window in which MaxAuthFailures are counted. Must be positive. Default 1m.
+	FailureWindow Duration `yaml:"failure_window" json:"failure_window"`
+	// BlockDuration is how long a blocked address is ignored (its requests get no answer); 0 turns
+	// blocking off. Default 15m.
+	BlockDuration Duration `yaml:"block_duration" json:"block_duration"`
+	// KeepaliveInterval is the interval of keep-alive pings to contacts registered over UDP, so NAT
+	// bindings stay open; 0 turns them off, otherwise at least 1s. Default 30s.
+	KeepaliveInterval Duration `yaml:"keepalive_interval" json:"keepalive_interval"`
+}
+
+// Calls configures call timers and caller-ID selection.
+type Calls struct {
+	// MediaTimeout hangs up a call when no RTP has arrived from either side for this long (not while the
+	// call is on hold); 0 turns it off, otherwise at least 1s. Default 60s.
+	MediaTimeout Duration `yaml:"media_timeout" json:"media_timeout"`
+	// DrainTimeout is how long active calls may go on after SIGTERM before they are ended; 0 ends them at
+	// once. Keep it below the service manager's stop timeout
+	// (TimeoutStopSec=5min in deploy/teamline.service). Default 4m.
+	DrainTimeout Duration `yaml:"drain_timeout" json:"drain_timeout"`
+	// InviteTimeout is how long an outgoing INVITE may go without any response before Teamline fails over
+	// to the next trunk or gives up on that fork. Must be positive. Default 10s.
+	InviteTimeout Duration `yaml:"invite_timeout" json:"invite_timeout"`
+	// CallerIDHeader names a header an agent's phone may set on an outbound INVITE to choose the
+	// caller-ID number of that call (one of the team's numbers); "" disables it. A SIP header name (RFC
+	// 3261 25.1 token), not one of the headers Teamline builds itself. Default "X-Teamline-Caller-ID".
+	CallerIDHeader string `yaml:"caller_id_header" json:"caller_id_header"`
 }
 
 // Listener is one SIP listening socket.
@@ -107,6 +166,11 @@ type RTP struct {
 	PortMax int `yaml:"port_max" json:"port_max"`
 	// Advertise is the IP put in SDP instead of the local address, for a gateway behind NAT. Optional.
 	Advertise string `yaml:"advertise" json:"advertise"`
+	// Bind is the IP the media sockets bind to; "" binds all interfaces. Default "".
+	Bind string `yaml:"bind" json:"bind"`
+	// Quarantine is how long a released port pair waits before it is handed out again, so late packets
+	// of the old call do not reach the new one; 0 reuses at once. Default 3s.
+	Quarantine Duration `yaml:"quarantine" json:"quarantine"`
 }
 
 // Phone configures phone number handling.
@@ -116,7 +180,8 @@ type Phone struct {
 	DefaultRegion string `yaml:"default_region" json:"default_region"`
 }
 
-// Trunk is a SIP trunk to a carrier.
+// Trunk is a SIP trunk to a carrier. A trunk from Load or DefaultTrunk starts from the defaults below; a
+// Trunk literal does not (its Outbound is false and RegisterExpires 0), so build one from DefaultTrunk.
 type Trunk struct {
 	// Name identifies the trunk in routes, logs and CDRs: required, unique, [a-z0-9_-].
 	Name string `yaml:"name" json:"name"`
@@ -130,7 +195,35 @@ type Trunk struct {
 	Password Secret `yaml:"password" json:"password"`
 	// Register makes Teamline send REGISTER to the proxy (needs Username and Password).
 	Register bool `yaml:"register" json:"register"`
+	// RegisterExpires is the registration period asked for in REGISTER; Teamline re-registers before
+	// the period the carrier grants runs out. At least 60s, whole seconds; checked when Register is
+	// set or the value is not 0. Default 1h.
+	RegisterExpires Duration `yaml:"register_expires" json:"register_expires"`
 	// InboundAddresses are the IPs or CIDRs the carrier sends calls from; requests from them are
 	// accepted as this trunk's without authentication.
 	InboundAddresses []string `yaml:"inbound_addresses" json:"inbound_addresses"`
+	// InboundUsername and InboundPassword are digest credentials the carrier must answer a challenge
+	// with when its INVITE comes from an address not in InboundAddresses. Both or neither; the username
+	// is unique among trunks, as it names the trunk. A trunk with neither these nor InboundAddresses
+	// takes no inbound calls.
+	InboundUsername string `yaml:"inbound_username" json:"inbound_username"`
+	// InboundPassword: see InboundUsername.
+	InboundPassword Secret `yaml:"inbound_password" json:"inbound_password"`
+	// FromDomain is the host part of the From URI on outbound calls and REGISTER; "" means the proxy's
+	// host (see FromHost). A host name or IP address, no port. Default "".
+	FromDomain string `yaml:"from_domain" json:"from_domain"`
+	// CallerIDFormat is how the caller-ID number is written in the From user part on outbound calls:
+	// CallerIDE164 (+15551234567), CallerIDE164NoPlus (15551234567) or CallerIDNational (the national
+	// significant number, 5551234567 for NANP). Default "e164".
+	CallerIDFormat string `yaml:"caller_id_format" json:"caller_id_format"`
+	// Outbound makes the trunk carry outbound calls. Outbound trunks are tried in list order, failing
+	// over to the next on 5xx, 408 or Calls.InviteTimeout. Default true.
+	Outbound bool `yaml:"outbound" json:"outbound"`
 }
+
+// Values of Trunk.CallerIDFormat.
+const (
+	CallerIDE164       = "e164"
+	CallerIDE164NoPlus = "e164_no_plus"
+	CallerIDNational   = "national"
+)

@@ -27,10 +27,28 @@ func Default() Config {
 				{Transport: "udp", Address: "0.0.0.0:5060"},
 				{Transport: "tcp", Address: "0.0.0.0:5060"},
 			},
-			Realm:     "teamline",
-			UserAgent: "Teamline",
+			Realm:         "teamline",
+			UserAgent:     "Teamline",
+			UnknownSource: UnknownSourceReject,
 		},
-		RTP:   RTP{PortMin: 20000, PortMax: 30000},
+		Registrar: Registrar{
+			MinExpires:        Duration(60 * time.Second),
+			MaxExpires:        Duration(time.Hour),
+			DefaultExpires:    Duration(time.Hour),
+			NonceLifetime:     Duration(5 * time.Minute),
+			MaxAuthFailures:   10,
+			FailureWindow:     Duration(time.Minute),
+			BlockDuration:     Duration(15 * time.Minute),
+			KeepaliveInterval: Duration(30 * time.Second),
+		},
+		Calls: Calls{
+			MediaTimeout: Duration(60 * time.Second),
+			// Below TimeoutStopSec=5min of deploy/teamline.service, so calls end before systemd kills us.
+			DrainTimeout:   Duration(4 * time.Minute),
+			InviteTimeout:  Duration(10 * time.Second),
+			CallerIDHeader: "X-Teamline-Caller-ID",
+		},
+		RTP:   RTP{PortMin: 20000, PortMax: 30000, Quarantine: Duration(3 * time.Second)},
 		Phone: Phone{DefaultRegion: "US"},
 	}
 }
@@ -41,4 +59,20 @@ type defaulter interface {
 	setDefaults()
 }
 
-func (t *Trunk) setDefaults() { t.Transport = "udp" }
+// DefaultTrunk returns a trunk with the defaults a trunk in the file starts from: transport udp,
+// register_expires 1h, caller_id_format e164, outbound true. Build Trunk values in code from it, since a
+// Trunk literal has Outbound false.
+func DefaultTrunk() Trunk {
+	var t Trunk
+	t.setDefaults()
+	return t
+}
+
+// setDefaults runs before a trunk's keys are decoded, so a key in the file (outbound: false) overrides
+// the default it sets.
+func (t *Trunk) setDefaults() {
+	t.Transport = "udp"
+	t.RegisterExpires = Duration(time.Hour)
+	t.CallerIDFormat = CallerIDE164
+	t.Outbound = true
+}

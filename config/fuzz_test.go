@@ -25,6 +25,8 @@ func FuzzLoad(f *testing.F) {
 		"? [a]\n: b\n",
 		"--- !!map\n? a\n",
 		"http: {listen: '[::1]:80', read_timeout: 1h}\n",
+		"registrar: {min_expires: 1s, default_expires: 2s, max_expires: 3s}\ncalls: {caller_id_header: X-CID}\n",
+		"trunks:\n  - {name: a, proxy: 'h:5060', outbound: false, from_domain: '[::1]', inbound_username: u, inbound_password: p}\n",
 	} {
 		f.Add([]byte(s))
 	}

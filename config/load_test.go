@@ -92,10 +92,27 @@ sip:
     - transport: udp
       address: 10.0.0.5:5080
   advertise: sip.example.com
+  unknown_source: drop
+registrar:
+  min_expires: 30s
+  max_expires: 2h
+  default_expires: 10m
+  nonce_lifetime: 1m
+  max_auth_failures: 3
+  failure_window: 5m
+  block_duration: 0s
+  keepalive_interval: 0s
+calls:
+  media_timeout: 0s
+  drain_timeout: 90s
+  invite_timeout: 4s
+  caller_id_header: ""
 rtp:
   port_min: 40000
   port_max: 40100
   advertise: 203.0.113.7
+  bind: 10.0.0.5
+  quarantine: 500ms
 phone:
   default_region: GB
 trunks:
@@ -105,6 +122,15 @@ trunks:
     password: s3cret
     register: true
     inbound_addresses: [192.0.2.10, 198.51.100.0/24, "2001:db8::/32"]
+  - name: carrier-b
+    proxy: "[2001:db8::10]:5061"
+    transport: tls
+    register_expires: 10m
+    from_domain: teamline.example.com
+    caller_id_format: national
+    outbound: false
+    inbound_username: carrier-b-in
+    inbound_password: s3cret-in
 `)
 	cfg, err := Load(path)
 	if err != nil {
@@ -117,13 +143,23 @@ trunks:
 	want.HTTP.Listen = ":9000"
 	want.SIP.Listen = []Listener{{Transport: "udp", Address: "10.0.0.5:5080"}}
 	want.SIP.Advertise = "sip.example.com"
-	want.RTP = RTP{PortMin: 40000, PortMax: 40100, Advertise: "203.0.113.7"}
+	want.SIP.UnknownSource = UnknownSourceDrop
+	want.Registrar = Registrar{
+		MinExpires: Duration(30 * time.Second), MaxExpires: Duration(2 * time.Hour), DefaultExpires: Duration(10 * time.Minute),
+		NonceLifetime: Duration(time.Minute), MaxAuthFailures: 3, FailureWindow: Duration(5 * time.Minute),
+	}
+	want.Calls = Calls{DrainTimeout: Duration(90 * time.Second), InviteTimeout: Duration(4 * time.Second)}
+	want.RTP = RTP{PortMin: 40000, PortMax: 40100, Advertise: "203.0.113.7", Bind: "10.0.0.5", Quarantine: Duration(500 * time.Millisecond)}
 	want.Phone.DefaultRegion = "GB"
-	want.Trunks = []Trunk{{
-		Name: "carrier-a", Proxy: "sip.carrier.example:5060", Transport: "udp", Username: "4420",
-		Password: NewSecret("s3cret"), Register: true,
-		InboundAddresses: []string{"192.0.2.10", "198.51.100.0/24", "2001:db8::/32"},
-	}}
+	a := DefaultTrunk()
+	a.Name, a.Proxy, a.Username, a.Password, a.Register = "carrier-a", "sip.carrier.example:5060", "4420", NewSecret("s3cret"), true
+	a.InboundAddresses = []string{"192.0.2.10", "198.51.100.0/24", "2001:db8::/32"}
+	b := Trunk{
+		Name: "carrier-b", Proxy: "[2001:db8::10]:5061", Transport: "tls", RegisterExpires: Duration(10 * time.Minute),
+		FromDomain: "teamline.example.com", CallerIDFormat: CallerIDNational, Outbound: false,
+		InboundUsername: "carrier-b-in", InboundPassword: NewSecret("s3cret-in"),
+	}
+	want.Trunks = []Trunk{a, b}
 	if got := stripSource(cfg); !reflect.DeepEqual(got, want) {
 		t.Fatalf("got  %+v\nwant %+v", got, want)
 	}

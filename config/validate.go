@@ -17,6 +17,8 @@ import (
 var (
 	trunkNameRE = regexp.MustCompile(`^[a-z0-9_-]{1,64}$`)
 	regionRE    = regexp.MustCompile(`^[A-Z]{2}$`)
+	// headerNameRE is an RFC 3261 25.1 token, the syntax of a header name.
+	headerNameRE = regexp.MustCompile("^[A-Za-z0-9.!%*_+`'~-]{1,64}$")
 )
 
 var (
@@ -27,6 +29,18 @@ var (
 	rtpPortLow        = 1024
 	rtpPortHigh       = 65535
 	tlsListenerNeeded = []string{"tls", "wss"}
+	unknownSources    = []string{UnknownSourceReject, UnknownSourceDrop}
+	callerIDFormats   = []string{CallerIDE164, CallerIDE164NoPlus, CallerIDNational}
+	// minRegisterExpires is the shortest registration Teamline asks a carrier for; RFC 3261 10.2.1.1
+	// warns against asking for less than a minute.
+	minRegisterExpires = Duration(time.Minute)
+	// ownHeaders are built by Teamline on every request (RFC 3261 8.1.1) or carry routing and
+	// authentication; a phone must not choose a caller ID through them.
+	ownHeaders = []string{
+		"via", "from", "to", "call-id", "cseq", "contact", "max-forwards", "content-length", "content-type",
+		"route", "record-route", "authorization", "proxy-authorization", "www-authenticate",
+		"proxy-authenticate", "require", "proxy-require", "supported", "expires", "user-agent", "server",
+	}
 )
 
 // Validate checks the whole configuration and returns every problem at once as an *Error, or nil. For a
@@ -60,6 +74,8 @@ func (v *validator) validate(c *Config) {
 	v.database(&c.Database, c.DataDir)
 	v.http(&c.HTTP)
 	v.sip(&c.SIP)
+	v.registrar(&c.Registrar)
+	v.calls(&c.Calls)
 	v.rtp(&c.RTP)
 	if !regionRE.MatchString(c.Phone.DefaultRegion) {
 		v.add("phone.default_region", "%q: want an ISO 3166 two-letter region in upper case, e.g. US, GB, DE", c.Phone.DefaultRegion)
@@ -79,6 +95,37 @@ func (v *validator) nonNegative(path string, d Duration) {
 	if d < 0 {
 		v.add(path, "%s: must not be negative", time.Duration(d))
 	}
+}
+
+// positive checks a duration that must be greater than zero.
+func (v *validator) positive(path string, d Duration) {
+	if d <= 0 {
+		v.add(path, "%s: must be positive", time.Duration(d))
+	}
+}
+
+// offOrAtLeast checks a duration where 0 turns a feature off and anything else must be at least least.
+func (v *validator) offOrAtLeast(path string, d, least Duration) {
+	switch {
+	case d < 0:
+		v.add(path, "%s: must not be negative (0 turns it off)", time.Duration(d))
+	case d > 0 && d < least:
+		v.add(path, "%s: must be 0 (off) or at least %s", time.Duration(d), time.Duration(least))
+	}
+}
+
+// seconds checks a duration that goes into a SIP Expires value, which counts whole seconds (RFC 3261
+// 20.19), and that is at least least. It reports false after a problem.
+func (v *validator) seconds(path string, d, least Duration) bool {
+	switch {
+	case d < least:
+		v.add(path, "%s: must be at least %s", time.Duration(d), time.Duration(least))
+	case time.Duration(d)%time.Second != 0:
+		v.add(path, "%s: must be whole seconds (SIP expiry counts seconds)", time.Duration(d))
+	default:
+		return true
+	}
+	return false
 }
 
 func (v *validator) database(d *Database, dataDir string) {
@@ -183,6 +230,41 @@ func (v *validator) sip(s *SIP) {
 	} else if hasControl(s.UserAgent) {
 		v.add("sip.user_agent", "%q: must not contain control characters", s.UserAgent)
 	}
+	v.oneOf("sip.unknown_source", s.UnknownSource, unknownSources)
+}
+
+func (v *validator) registrar(r *Registrar) {
+	okMin := v.seconds("registrar.min_expires", r.MinExpires, Duration(time.Second))
+	okMax := v.seconds("registrar.max_expires", r.MaxExpires, Duration(time.Second))
+	okDef := v.seconds("registrar.default_expires", r.DefaultExpires, Duration(time.Second))
+	if okMin && okMax && r.MaxExpires < r.MinExpires {
+		v.add("registrar.max_expires", "%s: must not be less than min_expires (%s)", r.MaxExpires, r.MinExpires)
+	} else if okMin && okMax && okDef && (r.DefaultExpires < r.MinExpires || r.DefaultExpires > r.MaxExpires) {
+		v.add("registrar.default_expires", "%s: must be between min_expires (%s) and max_expires (%s)", r.DefaultExpires, r.MinExpires, r.MaxExpires)
+	}
+	v.positive("registrar.nonce_lifetime", r.NonceLifetime)
+	if r.MaxAuthFailures < 1 {
+		v.add("registrar.max_auth_failures", "%d: must be at least 1", r.MaxAuthFailures)
+	}
+	v.positive("registrar.failure_window", r.FailureWindow)
+	v.nonNegative("registrar.block_duration", r.BlockDuration)
+	v.offOrAtLeast("registrar.keepalive_interval", r.KeepaliveInterval, Duration(time.Second))
+}
+
+func (v *validator) calls(c *Calls) {
+	v.offOrAtLeast("calls.media_timeout", c.MediaTimeout, Duration(time.Second))
+	v.nonNegative("calls.drain_timeout", c.DrainTimeout)
+	v.positive("calls.invite_timeout", c.InviteTimeout)
+	switch h := c.CallerIDHeader; {
+	case h == "":
+	case !headerNameRE.MatchString(h):
+		v.add("calls.caller_id_header", "%q: not a SIP header name (letters, digits and -.!%%*_+`'~, at most 64)", h)
+	case len(h) == 1:
+		// RFC 3261 7.3.3: one-letter names are compact forms of standard headers.
+		v.add("calls.caller_id_header", "%q: one-letter names are compact forms of standard headers", h)
+	case slices.Contains(ownHeaders, strings.ToLower(h)):
+		v.add("calls.caller_id_header", "%q: a standard header Teamline sets itself; use a name of its own such as X-Teamline-Caller-ID", h)
+	}
 }
 
 // file checks that path names an existing regular file.
@@ -230,10 +312,17 @@ func (v *validator) rtp(r *RTP) {
 			v.add("rtp.advertise", "%s", err)
 		}
 	}
+	if r.Bind != "" {
+		if _, err := netip.ParseAddr(r.Bind); err != nil {
+			v.add("rtp.bind", "%q: not an IP address (leave empty for all interfaces)", r.Bind)
+		}
+	}
+	v.nonNegative("rtp.quarantine", r.Quarantine)
 }
 
 func (v *validator) trunks(ts []Trunk) {
 	names := map[string]int{}
+	inboundUsers := map[string]int{}
 	for i, t := range ts {
 		p := "trunks[" + strconv.Itoa(i) + "]"
 		switch {
@@ -266,11 +355,42 @@ func (v *validator) trunks(ts []Trunk) {
 		if hasControl(t.Username) {
 			v.add(p+".username", "must not contain control characters")
 		}
+		if t.Register || t.RegisterExpires != 0 {
+			v.seconds(p+".register_expires", t.RegisterExpires, minRegisterExpires)
+		}
 		for j, a := range t.InboundAddresses {
 			if err := checkIPOrCIDR(a); err != nil {
 				v.add(p+".inbound_addresses["+strconv.Itoa(j)+"]", "%s", err)
 			}
 		}
+		v.inboundCredentials(p, i, &t, inboundUsers)
+		if t.FromDomain != "" {
+			if err := checkHost(t.FromDomain); err != nil {
+				v.add(p+".from_domain", "%s", err)
+			}
+		}
+		v.oneOf(p+".caller_id_format", t.CallerIDFormat, callerIDFormats)
+	}
+}
+
+// inboundCredentials checks a trunk's inbound digest credentials: both or neither, and the username
+// unique among trunks (it is how a challenged INVITE finds its trunk). Reasons never quote the password.
+func (v *validator) inboundCredentials(p string, i int, t *Trunk, users map[string]int) {
+	switch {
+	case t.InboundUsername == "" && t.InboundPassword.IsSet():
+		v.add(p+".inbound_username", "required when inbound_password is set")
+	case t.InboundUsername != "" && !t.InboundPassword.IsSet():
+		v.add(p+".inbound_password", "required when inbound_username is set")
+	}
+	if t.InboundUsername == "" {
+		return
+	}
+	if hasControl(t.InboundUsername) {
+		v.add(p+".inbound_username", "must not contain control characters")
+	} else if j, dup := users[t.InboundUsername]; dup {
+		v.add(p+".inbound_username", "%q: also the inbound_username of trunks[%d]; each trunk needs its own", t.InboundUsername, j)
+	} else {
+		users[t.InboundUsername] = i
 	}
 }
 

@@ -1,0 +1,283 @@
+package config
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Problems with the registrar, calls, rtp and trunk keys, each with the line a user looks at.
+func TestLoadProblemsCallKeys(t *testing.T) {
+	tests := []struct {
+		name  string
+		yaml  string
+		wants []want
+	}{
+		{"unknown source", "sip:\n  unknown_source: ignore\n", []want{{2, "sip.unknown_source", `"ignore": want one of reject, drop`}}},
+		{"min expires zero", "registrar:\n  min_expires: 0s\n", []want{{2, "registrar.min_expires", "must be at least 1s"}}},
+		// max_expires is not in the file: the problem is at the line of the nearest present parent.
+		{"min above max", "registrar:\n  min_expires: 2h\n", []want{{2, "registrar.max_expires", "must not be less than min_expires (2h0m0s)"}}},
+		{"default below min", "registrar:\n  default_expires: 30s\n",
+			[]want{{2, "registrar.default_expires", "between min_expires (1m0s) and max_expires (1h0m0s)"}}},
+		{"default above max", "registrar:\n  max_expires: 10m\n  default_expires: 20m\n", []want{{3, "registrar.default_expires", "between min_expires"}}},
+		{"expires not whole seconds", "registrar:\n  max_expires: 90500ms\n", []want{{2, "registrar.max_expires", "whole seconds"}}},
+		{"registrar limits", "registrar:\n  nonce_lifetime: 0s\n  max_auth_failures: 0\n  failure_window: -1m\n  block_duration: -1s\n  keepalive_interval: 500ms\n",
+			[]want{
+				{2, "registrar.nonce_lifetime", "must be positive"},
+				{3, "registrar.max_auth_failures", "0: must be at least 1"},
+				{4, "registrar.failure_window", "must be positive"},
+				{5, "registrar.block_duration", "must not be negative"},
+				{6, "registrar.keepalive_interval", "must be 0 (off) or at least 1s"},
+			}},
+		{"negative keepalive", "registrar:\n  keepalive_interval: -30s\n", []want{{2, "registrar.keepalive_interval", "must not be negative (0 turns it off)"}}},
+		{"call timers", "calls:\n  media_timeout: 100ms\n  drain_timeout: -1s\n  invite_timeout: 0s\n",
+			[]want{
+				{2, "calls.media_timeout", "must be 0 (off) or at least 1s"},
+				{3, "calls.drain_timeout", "must not be negative"},
+				{4, "calls.invite_timeout", "must be positive"},
+			}},
+		{"caller id header with space", "calls:\n  caller_id_header: X Caller\n", []want{{2, "calls.caller_id_header", `"X Caller": not a SIP header name`}}},
+		{"caller id header with colon", "calls:\n  caller_id_header: 'X-Caller:'\n", []want{{2, "calls.caller_id_header", "not a SIP header name"}}},
+		{"caller id header injection", "calls:\n  caller_id_header: \"X-A\\r\\nVia\"\n", []want{{2, "calls.caller_id_header", "not a SIP header name"}}},
+		{"caller id header standard", "calls:\n  caller_id_header: from\n", []want{{2, "calls.caller_id_header", "a standard header Teamline sets itself"}}},
+		{"caller id header compact", "calls:\n  caller_id_header: f\n", []want{{2, "calls.caller_id_header", "compact forms"}}},
+		{"rtp bind name", "rtp:\n  bind: eth0\n", []want{{2, "rtp.bind", `"eth0": not an IP address`}}},
+		{"rtp bind with port", "rtp:\n  bind: 10.0.0.1:20000\n", []want{{2, "rtp.bind", "not an IP address"}}},
+		{"rtp negative quarantine", "rtp:\n  quarantine: -3s\n", []want{{2, "rtp.quarantine", "must not be negative"}}},
+		{"trunk without proxy", "trunks:\n  - name: a\n", []want{{2, "trunks[0].proxy", "is empty (want host:port)"}}},
+		{"trunk new keys", `trunks:
+  - name: a
+    proxy: h:5060
+    username: u
+    password: p
+    register: true
+    register_expires: 30s
+    from_domain: sip.example.com:5060
+    caller_id_format: E164
+    inbound_password: secret-a
+  - name: b
+    proxy: h:5060
+    register_expires: 90500ms
+    from_domain: "sip:example.com"
+    inbound_username: b-in
+  - name: c
+    proxy: h:5060
+    from_domain: "[not-v6]"
+    inbound_username: in
+    inbound_password: secret-c
+  - name: d
+    proxy: h:5060
+    inbound_username: in
+    inbound_password: secret-d
+`, []want{
+			{2, "trunks[0].inbound_username", "required when inbound_password is set"},
+			{7, "trunks[0].register_expires", "30s: must be at least 1m0s"},
+			{8, "trunks[0].from_domain", "without a port"},
+			{9, "trunks[0].caller_id_format", `"E164": want one of e164, e164_no_plus, national`},
+			{11, "trunks[1].inbound_password", "required when inbound_username is set"},
+			{13, "trunks[1].register_expires", "whole seconds"},
+			{14, "trunks[1].from_domain", "without the sip: scheme"},
+			{18, "trunks[2].from_domain", "not an IPv6 address in brackets"},
+			{23, "trunks[3].inbound_username", `"in": also the inbound_username of trunks[2]`},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := writeConfig(t, tt.yaml)
+			_, err := Load(path)
+			checkProblems(t, err, path, tt.wants)
+		})
+	}
+}
+
+// Values at the edges of what is allowed load.
+func TestLoadCallKeysEdges(t *testing.T) {
+	path := writeConfig(t, `
+sip:
+  unknown_source: drop
+registrar:
+  min_expires: 1s
+  max_expires: 1s
+  default_expires: 1s
+  block_duration: 0s
+  keepalive_interval: 1s
+calls:
+  media_timeout: 0s
+  drain_timeout: 0s
+  caller_id_header: P-Teamline.Caller_ID
+rtp:
+  bind: "::1"
+  quarantine: 0s
+trunks:
+  - name: a
+    proxy: h:5060
+    register_expires: 60s
+    from_domain: "[2001:db8::1]"
+    caller_id_format: e164_no_plus
+  - name: b
+    proxy: h:5060
+    from_domain: 192.0.2.1
+`)
+	cfg, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Trunks[0].FromHost() != "2001:db8::1" || cfg.Trunks[1].FromHost() != "192.0.2.1" {
+		t.Errorf("FromHost = %q, %q", cfg.Trunks[0].FromHost(), cfg.Trunks[1].FromHost())
+	}
+}
+
+// A trunk in the file starts from the trunk defaults, so a key left out keeps them and a bool whose
+// default is true can still be turned off, in block style, flow style and through an alias.
+func TestTrunkDefaultsAndOutboundFalse(t *testing.T) {
+	path := writeConfig(t, `
+trunks:
+  - name: a
+    proxy: h:5060
+  - name: b
+    proxy: h:5060
+    outbound: &off false
+  - {name: c, proxy: "h:5060", outbound: false}
+  - name: d
+    proxy: h:5060
+    outbound: *off
+  - name: f
+    proxy: h:5060
+    outbound: true
+`)
+	cfg, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantOut := []bool{true, false, false, false, true}
+	for i, tr := range cfg.Trunks {
+		if tr.Outbound != wantOut[i] {
+			t.Errorf("trunks[%d].outbound = %v, want %v", i, tr.Outbound, wantOut[i])
+		}
+	}
+	a := cfg.Trunks[0]
+	if a.Transport != "udp" || a.RegisterExpires != Duration(time.Hour) || a.CallerIDFormat != CallerIDE164 ||
+		a.FromDomain != "" || a.InboundUsername != "" || a.InboundPassword.IsSet() {
+		t.Errorf("trunk without keys = %+v, want the trunk defaults", a)
+	}
+	want := DefaultTrunk()
+	want.Name, want.Proxy = "a", "h:5060"
+	if !reflect.DeepEqual(a, want) {
+		t.Errorf("trunk a = %+v\nwant DefaultTrunk with name and proxy: %+v", a, want)
+	}
+	// DefaultTrunk gives fresh values and a config built from it validates.
+	c := Default()
+	c.Trunks = []Trunk{want}
+	if err := c.Validate(); err != nil {
+		t.Errorf("config with DefaultTrunk: %v", err)
+	}
+}
+
+// A trunk built in code without register need not set RegisterExpires; with register it must.
+func TestValidateRegisterExpiresInCode(t *testing.T) {
+	c := Default()
+	c.Trunks = []Trunk{{Name: "a", Proxy: "h:5060", Transport: "udp", CallerIDFormat: CallerIDE164}}
+	if err := c.Validate(); err != nil {
+		t.Fatalf("trunk literal without register: %v", err)
+	}
+	c.Trunks[0].Register, c.Trunks[0].Username, c.Trunks[0].Password = true, "u", NewSecret("p")
+	ps := problemsOf(t, c.Validate())
+	if len(ps) != 1 || ps[0].Path != "trunks[0].register_expires" || ps[0].Line != 0 || ps[0].File != "" {
+		t.Fatalf("problems = %v, want one at trunks[0].register_expires without file and line", ps)
+	}
+}
+
+func TestTrunkProxyHost(t *testing.T) {
+	for proxy, want := range map[string]string{
+		"sip.example.com:5060": "sip.example.com",
+		"192.0.2.1:5060":       "192.0.2.1",
+		"[2001:db8::1]:5061":   "2001:db8::1",
+		"sip.example.com":      "",
+		"":                     "",
+	} {
+		tr := Trunk{Proxy: proxy}
+		if got := tr.ProxyHost(); got != want {
+			t.Errorf("Trunk{Proxy: %q}.ProxyHost() = %q, want %q", proxy, got, want)
+		}
+		if got := tr.FromHost(); got != want {
+			t.Errorf("Trunk{Proxy: %q}.FromHost() = %q, want the proxy host %q", proxy, got, want)
+		}
+	}
+	tr := Trunk{Proxy: "sip.carrier.example:5060", FromDomain: "teamline.example.com"}
+	if got := tr.FromHost(); got != "teamline.example.com" {
+		t.Errorf("FromHost() = %q, want from_domain", got)
+	}
+}
+
+// The inbound password is a Secret like the others: never printed, marshalled, logged, or quoted in a
+// problem.
+func TestInboundPasswordNeverShown(t *testing.T) {
+	t.Setenv("TL_TEST_INBOUND_PW", testPassword)
+	path := writeConfig(t, `
+trunks:
+  - name: a
+    proxy: h:5060
+    inbound_username: carrier-in
+    inbound_password: {env: TL_TEST_INBOUND_PW}
+`)
+	cfg, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := cfg.Trunks[0]
+	if tr.InboundPassword.Value() != testPassword {
+		t.Fatalf("inbound_password = %q", tr.InboundPassword.Value())
+	}
+	var outputs []string
+	for _, f := range []string{"%v", "%+v", "%#v", "%s"} {
+		outputs = append(outputs, fmt.Sprintf(f, cfg), fmt.Sprintf(f, tr), fmt.Sprintf(f, tr.InboundPassword))
+	}
+	y, err := yaml.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := json.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	outputs = append(outputs, string(y), string(j), cfg.Database.Redacted())
+	var logs bytes.Buffer
+	slog.New(slog.NewTextHandler(&logs, nil)).Info("x", "trunk", tr, "pw", tr.InboundPassword)
+	slog.New(slog.NewJSONHandler(&logs, nil)).Info("x", "config", cfg)
+	outputs = append(outputs, logs.String())
+	for _, out := range outputs {
+		if strings.Contains(out, testPassword) {
+			t.Errorf("inbound password shown: %s", out)
+		}
+	}
+	if !strings.Contains(string(y), "inbound_password: <redacted>") || !strings.Contains(string(j), `"inbound_password":"\u003credacted\u003e"`) {
+		t.Errorf("inbound_password not marshalled as <redacted>:\n%s\n%s", y, j)
+	}
+
+	// Problems next to the password (its username missing, the rest of the trunk wrong) never quote it.
+	for _, text := range []string{
+		"trunks:\n  - name: a\n    proxy: h:5060\n    inbound_password: " + testPassword + "\n",
+		"trunks:\n  - name: a\n    proxy: h:5060\n    inbound_password: " + testPassword + "\n    inbound_username: \"a\\x01\"\n    caller_id_format: x\n",
+		"trunks:\n  - name: a\n    proxy: h:5060\n    inbound_username: in\n    inbound_password: {env: TL_TEST_INBOUND_PW}\n  - name: b\n    proxy: h:5060\n    inbound_username: in\n    inbound_password: {env: TL_TEST_INBOUND_PW}\n",
+	} {
+		_, err := Load(writeConfig(t, text))
+		if err == nil {
+			t.Fatalf("accepted:\n%s", text)
+		}
+		if strings.Contains(err.Error(), testPassword) {
+			t.Errorf("problem reveals the inbound password: %v", err)
+		}
+	}
+	c := Default()
+	c.Trunks = []Trunk{{Name: "a", Proxy: "h:5060", Transport: "udp", CallerIDFormat: CallerIDE164, InboundPassword: NewSecret(testPassword)}}
+	if err := c.Validate(); err == nil || strings.Contains(err.Error(), testPassword) {
+		t.Errorf("Validate() = %v; want a problem that does not quote the password", err)
+	}
+}
