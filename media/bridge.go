@@ -294,20 +294,20 @@ func (b *Bridge) checkTimeout(now time.Time, timeout time.Duration) func() {
 // wants media, and the writer of the stream toward it. Fields read per
 // packet are atomics written by the SDP calls.
 type leg struct {
-	side       Side
-	rtp, rtcp  *net.UDPConn
-	local      netip.AddrPort
-	localRTCP  netip.AddrPort
-	w          *streamWriter // the one writer of the RTP stream toward this side
-	dest       atomic.Pointer[dest]
-	latchRTP   atomic.Pointer[latch]
-	latchRTCP  atomic.Pointer[latch]
-	route      atomic.Pointer[route] // for packets arriving from this side
-	codec      atomic.Pointer[string]
-	hold       atomic.Bool
-	rtpIn      counters // written by this leg's RTP goroutine
-	rtcpIn     counters // written by this leg's RTCP goroutine
-	_          [64]byte
+	side      Side
+	rtp, rtcp *net.UDPConn
+	local     netip.AddrPort
+	localRTCP netip.AddrPort
+	w         *streamWriter // the one writer of the RTP stream toward this side
+	dest      atomic.Pointer[dest]
+	latchRTP  atomic.Pointer[latch]
+	latchRTCP atomic.Pointer[latch]
+	route     atomic.Pointer[route] // for packets arriving from this side
+	codec     atomic.Pointer[string]
+	hold      atomic.Bool
+	rtpIn     counters // written by this leg's RTP goroutine
+	rtcpIn    counters // written by this leg's RTCP goroutine
+	_         [64]byte
 }
 
 func (l *leg) setConns(rtp, rtcp *net.UDPConn) {

@@ -1,6 +1,7 @@
 package media
 
 import (
+	"bytes"
 	"fmt"
 	"net/netip"
 	"strconv"
@@ -132,6 +133,10 @@ var staticPTs = map[uint8]Codec{
 func ParseSDP(b []byte) (d Description, err error) {
 	if len(b) > MaxSDPSize {
 		return Description{}, fmt.Errorf("%w: %d bytes, limit %d", ErrBadSDP, len(b), MaxSDPSize)
+	}
+	if !bytes.HasPrefix(b, []byte("v=")) {
+		// RFC 4566 5: v= is the first line.
+		return Description{}, fmt.Errorf("%w: does not start with v=", ErrBadSDP)
 	}
 	var sd sdp.SessionDescription
 	if err := unmarshalSDP(&sd, b); err != nil {
