@@ -220,7 +220,7 @@ func buildRoute(from, to *sdpState) *route {
 			continue
 		}
 		switch {
-		case from.known && c.PT == from.te:
+		case from.known && from.te != 0 && c.PT == from.te:
 			if to.te == 0 {
 				r.act[c.PT] = actNoTE
 			} else {
