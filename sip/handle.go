@@ -2,6 +2,7 @@ package sip
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"runtime/debug"
 	"strings"
@@ -31,9 +32,10 @@ func (s *Server) methodTable() map[gosip.RequestMethod]methodHandler {
 	return map[gosip.RequestMethod]methodHandler{
 		gosip.INVITE:   s.invite,
 		gosip.OPTIONS:  optionsPing,
-		gosip.REGISTER: register,
+		gosip.REGISTER: s.register,
 		gosip.BYE:      noDialog,
 		gosip.CANCEL:   noDialog,
+		gosip.INFO:     noDialog,
 		gosip.MESSAGE:  message,
 	}
 }
@@ -49,6 +51,16 @@ func (s *Server) serveRequest(req *gosip.Request, tx gosip.ServerTransaction) {
 		return
 	}
 	defer s.flight.leave()
+	if s.opts.backend != nil {
+		if inDialog(req) && req.Method != gosip.CANCEL {
+			if s.serveInDialog(log, req, tx) {
+				return
+			}
+		} else if req.Method == gosip.INVITE {
+			s.serveInvite(ctx, log, req, tx)
+			return
+		}
+	}
 	ctx, cancel := context.WithTimeout(ctx, handlerTimeout)
 	defer cancel()
 	s.respond(ctx, log, req, tx, s.decide(ctx, log, req))
@@ -76,6 +88,11 @@ func (s *Server) decide(ctx context.Context, log *slog.Logger, req *gosip.Reques
 
 // respond sends the final response for decision err, counts it and logs it.
 func (s *Server) respond(ctx context.Context, log *slog.Logger, req *gosip.Request, tx gosip.ServerTransaction, err error) {
+	if r := (*reply)(nil); errors.As(err, &r) && r.drop {
+		s.metrics.observe(req.Method, 0)
+		log.Debug("sip request dropped", "decision", err.Error())
+		return
+	}
 	res := s.response(req, err)
 	// Counted before sending, so that whoever sees the response also sees
 	// it counted.
@@ -102,8 +119,11 @@ func (s *Server) respond(ctx context.Context, log *slog.Logger, req *gosip.Reque
 // TLS sipgo v1.7 ends that transaction as soon as the final response is sent
 // (no retransmissions to absorb), so the ACK arrives here and is dropped. An
 // ACK to a 2xx belongs to a dialog (RFC 3261 13.3.1.4); there are none yet.
-func (s *Server) serveAck(req *gosip.Request, _ gosip.ServerTransaction) {
+func (s *Server) serveAck(req *gosip.Request, tx gosip.ServerTransaction) {
 	s.metrics.observe(req.Method, 0)
+	if s.opts.backend != nil && s.ack(req, tx) {
+		return
+	}
 	s.requestLog(req).Debug("sip ACK outside any transaction dropped")
 }
 
@@ -125,10 +145,6 @@ func (s *Server) invite(ctx context.Context, req *gosip.Request) error {
 // 3261 11.2) with 200; response adds Allow and Accept. It answers even when
 // telephony is disabled: the gateway is up, it just refuses calls.
 func optionsPing(context.Context, *gosip.Request) error { return nil }
-
-// register refuses registrations until the registrar lands; see
-// errRegistrarDisabled in statusFor for why 403.
-func register(context.Context, *gosip.Request) error { return errRegistrarDisabled }
 
 // noDialog answers BYE and CANCEL: with no dialogs and no INVITE pending (a
 // CANCEL that matches a pending INVITE is answered by sipgo's transaction

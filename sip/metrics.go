@@ -11,7 +11,13 @@ import (
 // anywhere by this package: the caller registers Server.Collectors() on the
 // registry it serves at /metrics, so tests can run many servers.
 type metrics struct {
-	requests *prometheus.CounterVec
+	requests      *prometheus.CounterVec
+	registrations prometheus.Gauge
+	authFailures  *prometheus.CounterVec
+	authBlocks    prometheus.Counter
+	activeCalls   prometheus.Gauge
+	calls         *prometheus.CounterVec
+	setup         prometheus.Histogram
 }
 
 func newMetrics() *metrics {
@@ -20,6 +26,31 @@ func newMetrics() *metrics {
 			Name: "teamline_sip_requests_total",
 			Help: "SIP requests received, by method and the status code of the final response (\"none\" for ACK).",
 		}, []string{"method", "response"}),
+		registrations: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "teamline_sip_registrations",
+			Help: "Registered phone contacts (all gateways sharing the database), as last counted.",
+		}),
+		authFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "teamline_sip_auth_failures_total",
+			Help: "Requests refused for authentication: bad_credentials, or blocked (from an address blocked after repeated failures).",
+		}, []string{"reason"}),
+		authBlocks: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "teamline_sip_auth_blocks_total",
+			Help: "Addresses blocked after repeated authentication failures.",
+		}),
+		activeCalls: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "teamline_calls_active",
+			Help: "Calls in progress (ringing or answered).",
+		}),
+		calls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "teamline_calls_total",
+			Help: "Calls ended, by direction (inbound, outbound, internal) and result (answered, no_answer, busy, ...).",
+		}, []string{"direction", "result"}),
+		setup: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "teamline_call_setup_seconds",
+			Help:    "Time from the caller's INVITE to the answer the gateway relays, for answered calls.",
+			Buckets: []float64{0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 8, 13, 21, 34, 60},
+		}),
 	}
 }
 
@@ -48,6 +79,13 @@ func methodLabel(m gosip.RequestMethod) string {
 // registry that serves /metrics:
 //
 //	teamline_sip_requests_total{method,response}  counter
+//	teamline_sip_registrations                    gauge
+//	teamline_sip_auth_failures_total{reason}      counter
+//	teamline_sip_auth_blocks_total                counter
+//	teamline_calls_active                         gauge
+//	teamline_calls_total{direction,result}        counter
+//	teamline_call_setup_seconds                   histogram
 func (s *Server) Collectors() []prometheus.Collector {
-	return []prometheus.Collector{s.metrics.requests}
+	m := s.metrics
+	return []prometheus.Collector{m.requests, m.registrations, m.authFailures, m.authBlocks, m.activeCalls, m.calls, m.setup}
 }

@@ -24,6 +24,7 @@ type options struct {
 	realm     string
 	certFile  string
 	keyFile   string
+	backend   *Backend
 }
 
 // WithUserAgent sets the product token sent in the Server header of responses

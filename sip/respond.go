@@ -44,11 +44,38 @@ func (e *badExtensionError) Error() string {
 
 func (e *badExtensionError) Unwrap() error { return errBadExtension }
 
+// reply is a decision that carries its own status and headers: the
+// registrar's 200 with the bindings, digest challenges, 423 with
+// Min-Expires, and the B2BUA's final answers. drop means no response at all
+// (a blocked address, a scanner when unknown sources are dropped).
+type reply struct {
+	code    int
+	reason  string
+	headers []gosip.Header
+	body    []byte
+	drop    bool
+	// why is logged, never sent.
+	why string
+}
+
+func (r *reply) Error() string {
+	if r.why != "" {
+		return r.reason + ": " + r.why
+	}
+	return r.reason
+}
+
+// errDrop: send nothing.
+var errDrop = &reply{drop: true, reason: "dropped"}
+
 // statusFor maps a handler's decision to a status code and reason phrase.
 func statusFor(err error) (int, string) {
+	var r *reply
 	switch {
 	case err == nil:
 		return 200, "OK"
+	case errors.As(err, &r):
+		return r.code, r.reason
 	case errors.Is(err, errTelephonyDisabled):
 		// RFC 3261 21.4.18: callee's end system reached but not available
 		// now; a trunk may try another gateway, and nothing is wrong with
@@ -89,7 +116,7 @@ func statusFor(err error) (int, string) {
 // allowedMethods is the Allow header value (RFC 3261 20.5): the methods this
 // server answers with something other than 405. REGISTER is left out until
 // the registrar exists.
-const allowedMethods = "INVITE, ACK, CANCEL, BYE, OPTIONS, MESSAGE"
+const allowedMethods = "INVITE, ACK, CANCEL, BYE, OPTIONS, MESSAGE, REGISTER, INFO"
 
 // acceptedTypes is the Accept header value (RFC 3261 20.1): bodies we
 // understand. text/plain joins when MESSAGE is routed.
@@ -101,12 +128,21 @@ const warnAgent = "teamline"
 // response builds the final response for req given the handler's decision.
 func (s *Server) response(req *gosip.Request, err error) *gosip.Response {
 	code, reason := statusFor(err)
-	res := gosip.NewResponseFromRequest(req, code, reason, nil)
+	var body []byte
+	if r := (*reply)(nil); errors.As(err, &r) {
+		body = r.body
+	}
+	res := gosip.NewResponseFromRequest(req, code, reason, body)
 	res.AppendHeader(gosip.NewHeader("Server", s.opts.userAgent))
 
 	var disabled *telephonyDisabledError
 	var badExt *badExtensionError
+	var rep *reply
 	switch {
+	case errors.As(err, &rep):
+		for _, h := range rep.headers {
+			res.AppendHeader(h)
+		}
 	case err == nil && req.Method == gosip.OPTIONS:
 		// RFC 3261 11.2: a 200 to OPTIONS SHOULD list what we support.
 		res.AppendHeader(gosip.NewHeader("Allow", allowedMethods))

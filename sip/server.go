@@ -30,14 +30,21 @@ type Server struct {
 	metrics *metrics
 	methods map[gosip.RequestMethod]methodHandler
 	flight  inflight
+	nonces  *nonces
+	guard   *guard
+	calls   *callTable
 
 	started  atomic.Bool
 	ready    chan struct{}
 	draining atomic.Bool // see shutdown
+	// callsDraining: new calls get 503 while the calls in progress end.
+	callsDraining atomic.Bool
 
 	mu      sync.Mutex
 	addrs   []Listener
 	clients map[string]*sipgo.Client // by transport; see boundListener.clientOptions
+	// dialogUAs build and send in-dialog requests, by transport.
+	dialogUAs map[string]*sipgo.DialogUA
 }
 
 // NewServer checks the listeners and options and prepares the server; it
@@ -54,12 +61,13 @@ func NewServer(log *slog.Logger, listeners []Listener, tel Telephony, opts ...Op
 		return nil, errors.New("sip: no listeners")
 	}
 	s := &Server{
-		log:     log,
-		tel:     tel,
-		opts:    options{userAgent: DefaultUserAgent, realm: DefaultRealm},
-		metrics: newMetrics(),
-		ready:   make(chan struct{}),
-		clients: make(map[string]*sipgo.Client),
+		log:       log,
+		tel:       tel,
+		opts:      options{userAgent: DefaultUserAgent, realm: DefaultRealm},
+		metrics:   newMetrics(),
+		ready:     make(chan struct{}),
+		clients:   make(map[string]*sipgo.Client),
+		dialogUAs: make(map[string]*sipgo.DialogUA),
 	}
 	for _, o := range opts {
 		if err := o(&s.opts); err != nil {
@@ -88,6 +96,11 @@ func NewServer(log *slog.Logger, listeners []Listener, tel Telephony, opts ...Op
 		}
 		s.tlsConf = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
+	if b := s.opts.backend; b != nil {
+		s.nonces = newNonces(b.Registrar.NonceLifetime, b.Now)
+		s.guard = newGuard(b.Registrar.MaxAuthFailures, b.Registrar.FailureWindow, b.Registrar.BlockDuration, b.Now)
+	}
+	s.calls = newCallTable()
 	if err := s.newUA(); err != nil {
 		return nil, err
 	}
@@ -162,9 +175,17 @@ func (s *Server) Run(ctx context.Context) error {
 		return err
 	}
 
-	ctx, cancel := context.WithCancel(ctx)
+	// Calls outlive the context that stops serving: on cancel, new calls
+	// get 503 while those in progress run on for the drain timeout.
+	parent := ctx
+	var wgBackground sync.WaitGroup
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
 	s.flight.open(ctx)
+	if b := s.opts.backend; b != nil {
+		s.recoverRecords(ctx)
+		wgBackground.Go(func() { s.keepalives(ctx) })
+	}
 
 	errc := make(chan error, len(bound))
 	var wg sync.WaitGroup
@@ -182,15 +203,17 @@ func (s *Server) Run(ctx context.Context) error {
 			errc <- fmt.Errorf("sip: %s listener %s stopped: %w", b.Transport, b.Address, err)
 		})
 	}
-	runErr := s.awaitServing(ctx, bound, errc)
-	if runErr == nil && ctx.Err() == nil {
+	runErr := s.awaitServing(parent, bound, errc)
+	if runErr == nil && parent.Err() == nil {
 		close(s.ready)
 		select {
-		case <-ctx.Done():
+		case <-parent.Done():
 		case runErr = <-errc:
 		}
 	}
+	s.drainCalls()
 	cancel()
+	wgBackground.Wait()
 	s.shutdown(bound, closeUA)
 	wg.Wait()
 	s.log.Info("sip stopped")

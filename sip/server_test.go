@@ -70,7 +70,7 @@ func TestMethods(t *testing.T) {
 		wantHeader map[string]string
 	}{
 		{name: "OPTIONS keepalive", method: gosip.OPTIONS, wantCode: 200, wantHeader: map[string]string{
-			"Allow":  "INVITE, ACK, CANCEL, BYE, OPTIONS, MESSAGE",
+			"Allow":  "INVITE, ACK, CANCEL, BYE, OPTIONS, MESSAGE, REGISTER, INFO",
 			"Accept": "application/sdp",
 			"Server": "Teamline",
 		}},
@@ -82,7 +82,7 @@ func TestMethods(t *testing.T) {
 			r.SetBody([]byte("secret text"))
 		}},
 		{name: "SUBSCRIBE", method: gosip.SUBSCRIBE, wantCode: 405, wantHeader: map[string]string{
-			"Allow": "INVITE, ACK, CANCEL, BYE, OPTIONS, MESSAGE",
+			"Allow": "INVITE, ACK, CANCEL, BYE, OPTIONS, MESSAGE, REGISTER, INFO",
 		}},
 		{name: "PUBLISH", method: gosip.PUBLISH, wantCode: 405},
 		{name: "unknown method", method: "FROBNICATE", wantCode: 405},

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"github.com/prometheus/client_golang/prometheus"
 	"io"
 	"log/slog"
 	"os"
@@ -21,6 +23,10 @@ type app struct {
 	log   *slog.Logger
 	store *store.Store
 	dir   *directory.Service
+	// closers run when the app closes (media engine); collectors are
+	// registered on /metrics by serve.
+	closers    []func() error
+	collectors []prometheus.Collector
 }
 
 // loadConfig reads the config file, or returns the embedded defaults.
@@ -84,7 +90,13 @@ func openApp(ctx context.Context, cfgPath string, c *cli) (*app, error) {
 	return &app{cfg: cfg, log: log, store: st, dir: svc}, nil
 }
 
-func (a *app) Close() error { return a.store.Close() }
+func (a *app) Close() error {
+	var errs []error
+	for _, c := range a.closers {
+		errs = append(errs, c())
+	}
+	return errors.Join(append(errs, a.store.Close())...)
+}
 
 // useApp opens the app, runs fn and closes the app.
 func useApp(ctx context.Context, cfgPath string, c *cli, fn func(*app) error) error {

@@ -324,9 +324,11 @@ func TestDirectoryRoundTrip(t *testing.T) {
 			if rules[4]["name"] != "Everyone else" || rules[4]["catch_all"] != true {
 				t.Errorf("last rule = %v", rules[4])
 			}
-			// A call to a number now gets "no route" rather than "disabled".
-			if got := sipRequest(t, g.sipUDP, "INVITE", "+15125550100"); !strings.HasPrefix(got, "SIP/2.0 404") {
-				t.Errorf("INVITE with a buyer number: %q, want 404", got)
+			// With a buyer number telephony is on: an INVITE from an
+			// address that is neither a trunk nor a user is refused
+			// rather than "disabled".
+			if got := sipRequest(t, g.sipUDP, "INVITE", "+15125550100"); !strings.HasPrefix(got, "SIP/2.0 403") {
+				t.Errorf("INVITE with a buyer number: %q, want 403", got)
 			}
 			if code := g.stop(); code != 0 {
 				t.Fatalf("serve exit %d:\n%s", code, g.log.String())

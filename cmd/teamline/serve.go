@@ -53,6 +53,7 @@ func (a *app) serve(ctx context.Context) error {
 		return err
 	}
 	reg.MustRegister(sipSrv.Collectors()...)
+	reg.MustRegister(a.collectors...)
 
 	handler := api.New(a.dir,
 		api.WithLogger(a.log),
@@ -139,6 +140,11 @@ func (a *app) newSIPServer() (*sip.Server, error) {
 			opts = append(opts, sip.WithTLS(l.TLSCert, l.TLSKey))
 		}
 	}
+	backend, err := a.sipBackend()
+	if err != nil {
+		return nil, err
+	}
+	opts = append(opts, sip.WithBackend(backend))
 	return sip.NewServer(a.log, ls, sip.TelephonyFunc(a.dir.TelephonyEnabled), opts...)
 }
 

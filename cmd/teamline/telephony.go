@@ -1,0 +1,137 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"time"
+
+	"github.com/teamline/teamline/config"
+	"github.com/teamline/teamline/directory"
+	"github.com/teamline/teamline/media"
+	"github.com/teamline/teamline/router"
+	"github.com/teamline/teamline/sip"
+)
+
+// sipBackend wires the registrar and the B2BUA: the directory, the router,
+// the media engine and the store's contacts and call records.
+func (a *app) sipBackend() (sip.Backend, error) {
+	cfg := a.cfg
+	phones, err := directory.NewPhones(cfg.Phone.DefaultRegion)
+	if err != nil {
+		return sip.Backend{}, err
+	}
+	bind := netip.IPv4Unspecified()
+	if cfg.RTP.Bind != "" {
+		if bind, err = netip.ParseAddr(cfg.RTP.Bind); err != nil {
+			return sip.Backend{}, fmt.Errorf("rtp.bind: %w", err)
+		}
+	}
+	mediaIP, err := a.mediaIP(bind)
+	if err != nil {
+		return sip.Backend{}, err
+	}
+	eng, err := media.NewEngine(a.log, media.Config{
+		BindIP:       bind,
+		PortMin:      cfg.RTP.PortMin,
+		PortMax:      cfg.RTP.PortMax,
+		Quarantine:   time.Duration(cfg.RTP.Quarantine),
+		MediaTimeout: time.Duration(cfg.Calls.MediaTimeout),
+	})
+	if err != nil {
+		return sip.Backend{}, err
+	}
+	a.closers = append(a.closers, eng.Close)
+	a.collectors = append(a.collectors, eng.Collectors()...)
+	node, _ := os.Hostname()
+	if node == "" {
+		node = "teamline"
+	}
+	b := sip.Backend{
+		Directory: a.dir,
+		Phones:    phones,
+		Router:    router.NewBasic(a.dir),
+		Contacts:  a.store,
+		Records:   a.store,
+		Media:     eng,
+		MediaIP:   mediaIP,
+		Node:      node,
+		Registrar: sip.RegistrarConfig{
+			MinExpires:        time.Duration(cfg.Registrar.MinExpires),
+			MaxExpires:        time.Duration(cfg.Registrar.MaxExpires),
+			DefaultExpires:    time.Duration(cfg.Registrar.DefaultExpires),
+			NonceLifetime:     time.Duration(cfg.Registrar.NonceLifetime),
+			MaxAuthFailures:   cfg.Registrar.MaxAuthFailures,
+			FailureWindow:     time.Duration(cfg.Registrar.FailureWindow),
+			BlockDuration:     time.Duration(cfg.Registrar.BlockDuration),
+			KeepaliveInterval: time.Duration(cfg.Registrar.KeepaliveInterval),
+			DropUnknown:       cfg.SIP.UnknownSource == config.UnknownSourceDrop,
+		},
+		Calls: sip.CallConfig{
+			DrainTimeout:   time.Duration(cfg.Calls.DrainTimeout),
+			InviteTimeout:  time.Duration(cfg.Calls.InviteTimeout),
+			CallerIDHeader: cfg.Calls.CallerIDHeader,
+		},
+	}
+	for _, t := range cfg.Trunks {
+		st, err := sipTrunk(t)
+		if err != nil {
+			return sip.Backend{}, err
+		}
+		b.Trunks = append(b.Trunks, st)
+	}
+	return b, nil
+}
+
+func sipTrunk(t config.Trunk) (sip.Trunk, error) {
+	pw, inPw := t.Password.Value(), t.InboundPassword.Value()
+	st := sip.Trunk{
+		Name: t.Name, Proxy: t.Proxy, Transport: t.Transport,
+		Username: t.Username, Password: pw, Register: t.Register, RegisterExpires: time.Duration(t.RegisterExpires),
+		InboundUsername: t.InboundUsername, InboundPassword: inPw,
+		FromDomain: t.FromDomain, CallerIDFormat: t.CallerIDFormat, Outbound: t.Outbound,
+	}
+	for _, a := range t.InboundAddresses {
+		p, err := netip.ParsePrefix(a)
+		if err != nil {
+			ip, err2 := netip.ParseAddr(a)
+			if err2 != nil {
+				return sip.Trunk{}, fmt.Errorf("trunk %s: inbound address %q: %w", t.Name, a, err)
+			}
+			p = netip.PrefixFrom(ip.Unmap(), ip.Unmap().BitLen())
+		}
+		st.Inbound = append(st.Inbound, p)
+	}
+	return st, nil
+}
+
+// mediaIP is the address written into SDP: rtp.advertise, else an IP
+// sip.advertise, else the bind address, else the SIP listen address, else
+// the address this host uses toward other hosts (the default route).
+func (a *app) mediaIP(bind netip.Addr) (netip.Addr, error) {
+	cfg := a.cfg
+	for _, s := range []string{cfg.RTP.Advertise, cfg.SIP.Advertise} {
+		if ip, err := netip.ParseAddr(s); err == nil {
+			return ip, nil
+		}
+	}
+	if !bind.IsUnspecified() {
+		return bind, nil
+	}
+	for _, l := range cfg.SIP.Listen {
+		if ap, err := netip.ParseAddrPort(l.Address); err == nil && !ap.Addr().IsUnspecified() {
+			return ap.Addr(), nil
+		}
+	}
+	// No packet is sent: connecting a UDP socket only picks the route.
+	if c, err := net.Dial("udp", "192.0.2.1:9"); err == nil {
+		defer c.Close()
+		if ap, err := netip.ParseAddrPort(c.LocalAddr().String()); err == nil {
+			a.log.Warn("media address guessed from the default route; set rtp.advertise", "address", ap.Addr().String())
+			return ap.Addr(), nil
+		}
+	}
+	a.log.Warn("no media address found; using 127.0.0.1 (set rtp.advertise)")
+	return netip.MustParseAddr("127.0.0.1"), nil
+}

@@ -1,0 +1,170 @@
+package sip
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/binary"
+	"strings"
+	"time"
+
+	gosip "github.com/emiago/sipgo/sip"
+	"github.com/icholy/digest"
+)
+
+// Digest authentication of phones and trunks (RFC 3261 22.4, with the
+// algorithms of RFC 8760: SHA-256 and MD5, qop=auth).
+//
+// Nonces are stateless: a nonce is the time it was issued and an HMAC of
+// that time under a key that lives as long as the process. Any gateway
+// process can check its own nonces without a table, a nonce older than the
+// lifetime is answered with a fresh challenge carrying stale=true (the phone
+// retries without asking its user), and a forged nonce is a failure. Nonce
+// counts are not tracked, so a captured Authorization can be replayed within
+// the nonce lifetime: keep it short, and use TLS where the network is not
+// trusted.
+
+// nonces issues and checks nonces.
+type nonces struct {
+	key      [32]byte
+	lifetime time.Duration
+	now      func() time.Time
+}
+
+func newNonces(lifetime time.Duration, now func() time.Time) *nonces {
+	n := &nonces{lifetime: lifetime, now: now}
+	_, _ = rand.Read(n.key[:])
+	return n
+}
+
+const nonceMACSize = 16
+
+// issue returns a new nonce: base64url(unix nanoseconds || MAC).
+func (n *nonces) issue() string {
+	var b [8 + nonceMACSize]byte
+	binary.BigEndian.PutUint64(b[:8], uint64(n.now().UnixNano()))
+	copy(b[8:], n.mac(b[:8]))
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// check reports whether nonce is one of ours (valid) and whether it is past
+// its lifetime (stale).
+func (n *nonces) check(nonce string) (valid, stale bool) {
+	b, err := base64.RawURLEncoding.DecodeString(nonce)
+	if err != nil || len(b) != 8+nonceMACSize {
+		return false, false
+	}
+	if !hmac.Equal(b[8:], n.mac(b[:8])) {
+		return false, false
+	}
+	issued := time.Unix(0, int64(binary.BigEndian.Uint64(b[:8])))
+	age := n.now().Sub(issued)
+	return true, age > n.lifetime || age < -time.Minute
+}
+
+func (n *nonces) mac(ts []byte) []byte {
+	m := hmac.New(sha256.New, n.key[:])
+	m.Write(ts)
+	return m.Sum(nil)[:nonceMACSize]
+}
+
+// credentials are what the gateway knows of one identity: HA1 per algorithm
+// (hex, lowercase), as the directory stores them.
+type credentials struct {
+	ha1MD5, ha1SHA256 string
+}
+
+// passwordCredentials derives HA1 values from a plain password (trunks).
+func passwordCredentials(username, realm, password string) credentials {
+	return credentials{
+		ha1MD5:    hashHex("MD5", username+":"+realm+":"+password),
+		ha1SHA256: hashHex("SHA-256", username+":"+realm+":"+password),
+	}
+}
+
+// authResult is the outcome of checking a request's credentials.
+type authResult int
+
+const (
+	authMissing authResult = iota // no credentials for our realm: challenge
+	authStale                     // right password, old nonce: challenge with stale=true
+	authOK
+	authFailed // wrong password, forged nonce, unknown user
+)
+
+// authHeaderName is where credentials come in: Authorization for REGISTER
+// (401 challenges), Proxy-Authorization for everything else (407).
+func authHeaderName(m gosip.RequestMethod) (request, challenge string, code int) {
+	if m == gosip.REGISTER {
+		return "Authorization", "WWW-Authenticate", 401
+	}
+	return "Proxy-Authorization", "Proxy-Authenticate", 407
+}
+
+// digestCredentials returns the parsed credentials of req for realm, or nil.
+func digestCredentials(req *gosip.Request, realm string) *digest.Credentials {
+	name, _, _ := authHeaderName(req.Method)
+	for _, h := range req.GetHeaders(name) {
+		c, err := digest.ParseCredentials(h.Value())
+		if err == nil && c.Realm == realm {
+			return c
+		}
+	}
+	return nil
+}
+
+// verify checks cred (already parsed from req) against the identity's
+// HA1 values.
+func (n *nonces) verify(req *gosip.Request, cred *digest.Credentials, known credentials) authResult {
+	valid, stale := n.check(cred.Nonce)
+	if !valid {
+		return authFailed
+	}
+	var ha1 string
+	switch strings.ToUpper(cred.Algorithm) {
+	case "", "MD5":
+		ha1 = known.ha1MD5
+	case "SHA-256":
+		ha1 = known.ha1SHA256
+	default:
+		return authFailed
+	}
+	if ha1 == "" || (cred.QOP != "" && cred.QOP != "auth") {
+		return authFailed
+	}
+	want, err := digest.Digest(&digest.Challenge{
+		Realm: cred.Realm, Nonce: cred.Nonce, Algorithm: cred.Algorithm, Opaque: cred.Opaque,
+		QOP: qopList(cred.QOP),
+	}, digest.Options{
+		Method: string(req.Method), URI: cred.URI, Username: cred.Username, A1: ha1,
+		Cnonce: cred.Cnonce, Count: cred.Nc,
+	})
+	if err != nil || subtle.ConstantTimeCompare([]byte(strings.ToLower(cred.Response)), []byte(want.Response)) != 1 {
+		return authFailed
+	}
+	if stale {
+		return authStale
+	}
+	return authOK
+}
+
+func qopList(q string) []string {
+	if q == "" {
+		return nil
+	}
+	return []string{q}
+}
+
+// challenges returns the challenge header values: SHA-256 first, then MD5
+// for older phones (RFC 8760 2.4: in order of preference).
+func (n *nonces) challenges(realm string, stale bool) []string {
+	nonce := n.issue()
+	out := make([]string, 0, 2)
+	for _, alg := range []string{"SHA-256", "MD5"} {
+		c := digest.Challenge{Realm: realm, Nonce: nonce, Algorithm: alg, QOP: []string{"auth"}, Stale: stale}
+		out = append(out, c.String())
+	}
+	return out
+}

@@ -1,0 +1,121 @@
+package sip
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/teamline/teamline/billing"
+	"github.com/teamline/teamline/directory"
+	"github.com/teamline/teamline/media"
+	"github.com/teamline/teamline/router"
+)
+
+// Directory is what the SIP side reads of the directory. *directory.Service
+// implements it.
+type Directory interface {
+	GetUserByUsername(ctx context.Context, username string) (directory.User, error)
+	GetSettings(ctx context.Context) (directory.Settings, error)
+	GetNumberByE164(ctx context.Context, e164 string) (directory.Number, error)
+	ListNumbers(ctx context.Context, f directory.NumberFilter) ([]directory.Number, error)
+}
+
+// Backend is everything the registrar and the B2BUA need. Without one (see
+// WithBackend) the server answers OPTIONS and refuses calls and
+// registrations, as a gateway with telephony switched off.
+type Backend struct {
+	Directory Directory
+	Phones    *directory.Phones
+	Router    router.Router
+	Contacts  directory.Contacts
+	Records   billing.CallRecords
+	Media     *media.Engine
+	// MediaIP is the address written into SDP (rtp.advertise, or the
+	// address media binds to).
+	MediaIP netip.Addr
+	// Node names this gateway process in contacts and call records.
+	Node   string
+	Trunks []Trunk
+
+	Registrar RegistrarConfig
+	Calls     CallConfig
+
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// RegistrarConfig tunes registrations and authentication.
+type RegistrarConfig struct {
+	MinExpires, MaxExpires, DefaultExpires time.Duration
+	NonceLifetime                          time.Duration
+	MaxAuthFailures                        int
+	FailureWindow, BlockDuration           time.Duration
+	KeepaliveInterval                      time.Duration
+	// DropUnknown: requests from addresses that are neither a trunk nor a
+	// known user get no answer at all instead of 403.
+	DropUnknown bool
+}
+
+// CallConfig tunes calls.
+type CallConfig struct {
+	DrainTimeout   time.Duration
+	InviteTimeout  time.Duration
+	CallerIDHeader string
+}
+
+func (b *Backend) check() error {
+	switch {
+	case b.Directory == nil, b.Phones == nil, b.Router == nil, b.Contacts == nil, b.Records == nil, b.Media == nil:
+		return errors.New("sip: backend needs directory, phones, router, contacts, call records and media")
+	case !b.MediaIP.IsValid() || b.MediaIP.IsUnspecified():
+		return errors.New("sip: backend needs the media address to advertise in SDP")
+	}
+	if b.Now == nil {
+		b.Now = time.Now
+	}
+	r := &b.Registrar
+	r.MinExpires = orDefault(r.MinExpires, time.Minute)
+	r.MaxExpires = orDefault(r.MaxExpires, time.Hour)
+	r.DefaultExpires = orDefault(r.DefaultExpires, time.Hour)
+	r.NonceLifetime = orDefault(r.NonceLifetime, 5*time.Minute)
+	r.FailureWindow = orDefault(r.FailureWindow, time.Minute)
+	r.BlockDuration = orDefault(r.BlockDuration, 15*time.Minute)
+	if r.MaxAuthFailures <= 0 {
+		r.MaxAuthFailures = 10
+	}
+	c := &b.Calls
+	c.DrainTimeout = orDefault(c.DrainTimeout, 4*time.Minute)
+	c.InviteTimeout = orDefault(c.InviteTimeout, 10*time.Second)
+	names := map[string]bool{}
+	for i := range b.Trunks {
+		t := &b.Trunks[i]
+		if err := t.normalize(); err != nil {
+			return err
+		}
+		if names[t.Name] {
+			return fmt.Errorf("sip: trunk %q given twice", t.Name)
+		}
+		names[t.Name] = true
+	}
+	return nil
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
+}
+
+// WithBackend switches telephony on: the registrar, calls and trunks.
+func WithBackend(b Backend) Option {
+	return func(o *options) error {
+		if err := b.check(); err != nil {
+			return err
+		}
+		o.backend = &b
+		return nil
+	}
+}

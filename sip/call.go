@@ -1,0 +1,162 @@
+package sip
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo"
+	gosip "github.com/emiago/sipgo/sip"
+
+	"github.com/teamline/teamline/billing"
+	"github.com/teamline/teamline/media"
+)
+
+// call is one call through the B2BUA: the caller's leg A (the gateway is
+// its UAS), the callee's leg B (the gateway is its UAC), the media bridge
+// between them and the call record. It is created by the INVITE handler and
+// lives until both legs have ended and the record is closed.
+type call struct {
+	s      *Server
+	log    *slog.Logger
+	start  time.Time
+	bridge *media.Bridge
+	offerA media.Description
+
+	mu     sync.Mutex
+	rec    billing.CallRecord
+	a      *sipgo.DialogServerSession
+	b      *sipgo.DialogClientSession
+	forks  sync.WaitGroup // fork goroutines, also the cancelled ones
+	ended  chan struct{}  // closed by end
+	endErr string
+	once   sync.Once
+	// active: answered and bridged; in-dialog requests are relayed.
+	active bool
+}
+
+// end hangs the call up once: BYE to the legs that did not end it
+// themselves, media released, record closed. by is the side whose BYE
+// ended it (-1: the gateway ended it, e.g. media timeout), reason goes into
+// the record.
+func (c *call) end(by int, result billing.Result, code int, reason string) {
+	c.once.Do(func() {
+		c.mu.Lock()
+		a, b, active := c.a, c.b, c.active
+		c.endErr = reason
+		c.mu.Unlock()
+		close(c.ended)
+		if active {
+			ctx, cancel := context.WithTimeout(context.Background(), byeTimeout)
+			if by != 0 && a != nil {
+				if err := a.Bye(ctx); err != nil {
+					c.log.Debug("sip BYE to caller failed", "error", err)
+				}
+			}
+			if by != 1 && b != nil {
+				if err := b.Bye(ctx); err != nil {
+					c.log.Debug("sip BYE to callee failed", "error", err)
+				}
+			}
+			cancel()
+		}
+		if a != nil {
+			_ = a.Close()
+		}
+		if b != nil {
+			_ = b.Close()
+		}
+		c.finish(result, code, reason)
+	})
+}
+
+// byeTimeout bounds a BYE: its transaction gives up after 64*T1 anyway.
+const byeTimeout = 10 * time.Second
+
+// finish closes the record and frees the media; every call passes here
+// once, answered or not.
+func (c *call) finish(result billing.Result, code int, reason string) {
+	c.forks.Wait()
+	if c.bridge != nil {
+		c.bridge.Close()
+	}
+	b := c.s.opts.backend
+	c.mu.Lock()
+	id, dir := c.rec.ID, c.rec.Direction
+	c.mu.Unlock()
+	if id != 0 {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		err := b.Records.EndCallRecord(ctx, id, billing.CallEnd{At: b.Now(), Result: result, SIPCode: code, SIPReason: reason})
+		cancel()
+		if err != nil {
+			c.log.Error("call record not closed", "record", id, "error", err)
+		}
+	}
+	c.s.metrics.calls.WithLabelValues(string(dir), string(result)).Inc()
+	c.s.metrics.activeCalls.Dec()
+	c.log.Info("call ended", "result", result, "sip_code", code, "reason", reason)
+	c.s.calls.remove(c)
+}
+
+// answered marks the call bridged and records it.
+func (c *call) answered(username string) {
+	b := c.s.opts.backend
+	now := b.Now()
+	c.mu.Lock()
+	c.active = true
+	id := c.rec.ID
+	c.mu.Unlock()
+	c.s.metrics.setup.Observe(now.Sub(c.start).Seconds())
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := b.Records.AnswerCallRecord(ctx, id, now, username); err != nil {
+		c.log.Error("call record answer not written", "record", id, "error", err)
+	}
+}
+
+// supervise ends an answered call at the maximum duration (R-BILL-7).
+func (c *call) supervise(maxDuration time.Duration) {
+	if maxDuration <= 0 {
+		return
+	}
+	t := time.NewTimer(maxDuration)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		c.log.Info("call reached the maximum duration", "max", maxDuration.String())
+		c.end(-1, billing.ResultAnswered, 200, "max duration")
+	case <-c.ended:
+	}
+}
+
+// leg returns the dialog session of side (0 caller, 1 callee).
+func (c *call) session(side int) interface {
+	TransactionRequest(context.Context, *gosip.Request) (gosip.ClientTransaction, error)
+	WriteRequest(*gosip.Request) error
+} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if side == 0 {
+		return c.a
+	}
+	return c.b
+}
+
+// remoteTarget is the URI in-dialog requests to side are addressed to: the
+// Contact the other end gave (RFC 3261 12.2.1.1).
+func (c *call) remoteTarget(side int) (gosip.Uri, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var h *gosip.ContactHeader
+	if side == 0 && c.a != nil {
+		h = c.a.InviteRequest.Contact()
+	} else if side == 1 && c.b != nil && c.b.InviteResponse != nil {
+		h = c.b.InviteResponse.Contact()
+	}
+	if h == nil {
+		return gosip.Uri{}, fmt.Errorf("sip: no remote target for leg %d", side)
+	}
+	return *h.Address.Clone(), nil
+}

@@ -1,0 +1,95 @@
+package sip
+
+import (
+	"sync"
+
+	gosip "github.com/emiago/sipgo/sip"
+)
+
+// callTable indexes the calls in progress by the dialog ID of each leg, so
+// that in-dialog requests (ACK, BYE, re-INVITE, INFO) find their call: the
+// caller's leg by the ID the gateway has as its UAS, the callee's leg by
+// the ID it has as UAC. sipgo matches no in-dialog requests itself.
+type callTable struct {
+	mu  sync.Mutex
+	byA map[string]*call
+	byB map[string]*call
+	all map[*call]struct{}
+	wg  sync.WaitGroup // one per call, from start until its records are closed
+}
+
+func newCallTable() *callTable {
+	return &callTable{byA: map[string]*call{}, byB: map[string]*call{}, all: map[*call]struct{}{}}
+}
+
+func (t *callTable) add(c *call) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.all[c] = struct{}{}
+	t.wg.Add(1)
+}
+
+func (t *callTable) setDialog(c *call, side int, id string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if side == 0 {
+		t.byA[id] = c
+	} else {
+		t.byB[id] = c
+	}
+}
+
+func (t *callTable) remove(c *call) {
+	t.mu.Lock()
+	if _, ok := t.all[c]; !ok {
+		t.mu.Unlock()
+		return
+	}
+	delete(t.all, c)
+	for k, v := range t.byA {
+		if v == c {
+			delete(t.byA, k)
+		}
+	}
+	for k, v := range t.byB {
+		if v == c {
+			delete(t.byB, k)
+		}
+	}
+	t.mu.Unlock()
+	t.wg.Done()
+}
+
+// match finds the call and the leg (0 = caller, 1 = callee) of an
+// in-dialog request.
+func (t *callTable) match(req *gosip.Request) (*call, int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if id, err := gosip.DialogIDFromRequestUAS(req); err == nil {
+		if c := t.byA[id]; c != nil {
+			return c, 0
+		}
+	}
+	if id, err := gosip.DialogIDFromRequestUAC(req); err == nil {
+		if c := t.byB[id]; c != nil {
+			return c, 1
+		}
+	}
+	return nil, 0
+}
+
+func (t *callTable) count() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.all)
+}
+
+func (t *callTable) snapshot() []*call {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]*call, 0, len(t.all))
+	for c := range t.all {
+		out = append(out, c)
+	}
+	return out
+}

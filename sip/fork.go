@@ -1,0 +1,182 @@
+package sip
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"time"
+
+	"github.com/emiago/sipgo"
+	gosip "github.com/emiago/sipgo/sip"
+)
+
+// target is one destination the gateway rings: a registered phone of a user
+// or a number through a trunk.
+type target struct {
+	uri       gosip.Uri // Request-URI
+	dest      string    // ip:port to send to (a phone's registration source); "" = by the URI
+	transport string
+	trunk     *Trunk // nil for phones
+	username  string // the agent this target belongs to, "" for numbers
+	to        gosip.Uri
+}
+
+// caller is how the gateway presents the calling party on leg B.
+type caller struct {
+	user, display string
+}
+
+// forkEvent is what a ringing target reports.
+type forkEvent struct {
+	t    *target
+	sess *sipgo.DialogClientSession
+	res  *gosip.Response // provisional, or the final response
+	err  error           // final: no 2xx (ErrDialogResponse or transport error)
+	done bool
+}
+
+// ringOutcome is how ringing ended.
+type ringOutcome struct {
+	winner *forkEvent // the fork that answered; nil if none
+	code   int        // best final status when nobody answered
+	reason string
+}
+
+// ring sends INVITE with body to every target at once and returns when one
+// answers (the others get CANCEL, RFC 3261 9.1), all have failed, ctx is
+// done (ring timeout, caller cancelled), or a stop arrives. onProvisional
+// sees every 1xx with its target.
+func (c *call) ring(ctx context.Context, targets []*target, from caller, body []byte, onProvisional func(*forkEvent)) ringOutcome {
+	rctx, cancelAll := context.WithCancel(ctx)
+	defer cancelAll()
+	events := make(chan *forkEvent, 4*len(targets)+4)
+	for _, t := range targets {
+		req, err := c.s.newInvite(t, from, body)
+		if err != nil {
+			c.log.Warn("sip fork not sent", "target", t.uri.String(), "error", err)
+			continue
+		}
+		c.forks.Add(1)
+		go func() {
+			defer c.forks.Done()
+			c.fork(rctx, t, req, events)
+		}()
+	}
+	pending := len(targets)
+	best := ringOutcome{code: 480, reason: "Temporarily Unavailable"}
+	for pending > 0 {
+		select {
+		case ev := <-events:
+			if !ev.done {
+				if onProvisional != nil {
+					onProvisional(ev)
+				}
+				continue
+			}
+			pending--
+			if ev.err == nil {
+				best.winner = ev
+				return best // cancelAll (deferred) cancels the others
+			}
+			best.merge(ev)
+		case <-ctx.Done():
+			return best
+		}
+	}
+	return best
+}
+
+// merge keeps the most telling failure (RFC 3261 16.7 step 6, simplified):
+// a 6xx beats a busy, a busy beats other 4xx, which beat timeouts and 5xx.
+func (o *ringOutcome) merge(ev *forkEvent) {
+	var dr *sipgo.ErrDialogResponse
+	if !errors.As(ev.err, &dr) {
+		if o.code == 480 && o.reason == "Temporarily Unavailable" {
+			o.code, o.reason = 408, "Request Timeout"
+		}
+		return
+	}
+	code, reason := dr.Res.StatusCode, dr.Res.Reason
+	rank := func(c int) int {
+		switch {
+		case c >= 600:
+			return 4
+		case c == 486:
+			return 3
+		case c >= 400 && c < 500 && c != 408:
+			return 2
+		default:
+			return 1
+		}
+	}
+	if rank(code) > rank(o.code) || (o.code == 408 && rank(code) >= 1) {
+		o.code, o.reason = code, reason
+	}
+}
+
+// fork rings one target until it answers, fails or ctx is done.
+func (c *call) fork(ctx context.Context, t *target, req *gosip.Request, events chan<- *forkEvent) {
+	ua := c.s.dialogUA(t.transport)
+	if ua == nil {
+		events <- &forkEvent{t: t, err: errors.New("sip: no listener for transport " + t.transport), done: true}
+		return
+	}
+	b := c.s.opts.backend
+	sess, err := ua.WriteInvite(ctx, req)
+	if err != nil {
+		events <- &forkEvent{t: t, err: err, done: true}
+		return
+	}
+	// The invite timeout applies until the first response: a target that
+	// answers nothing at all is given up (and the next trunk tried), one
+	// that rings may ring on.
+	//
+	// A CANCEL may only be sent once a provisional response arrived (RFC
+	// 3261 9.1); before that, giving up means just forgetting the
+	// transaction, which sipgo does when the cause is its force error.
+	var responded atomic.Bool
+	wctx, cancel := context.WithCancelCause(context.Background())
+	giveUp := func() {
+		if responded.Load() {
+			cancel(context.Canceled)
+		} else {
+			cancel(sipgo.WaitAnswerForceCancelErr)
+		}
+	}
+	timer := time.AfterFunc(b.Calls.InviteTimeout, giveUp)
+	stop := context.AfterFunc(ctx, giveUp)
+	defer stop()
+	opts := sipgo.AnswerOptions{OnResponse: func(res *gosip.Response) error {
+		timer.Stop()
+		responded.Store(true)
+		if res.IsProvisional() && res.StatusCode != 100 {
+			events <- &forkEvent{t: t, sess: sess, res: res}
+		}
+		return nil
+	}}
+	if t.trunk != nil && t.trunk.Password != "" {
+		opts.Username, opts.Password = t.trunk.Username, t.trunk.Password
+	}
+	werr := sess.WaitAnswer(wctx, opts)
+	timer.Stop()
+	cancel(nil)
+	if werr != nil {
+		_ = sess.Close()
+		events <- &forkEvent{t: t, sess: sess, err: werr, done: true}
+		return
+	}
+	// Answered: if another fork won meanwhile (ctx done), this one is
+	// acknowledged and hung up at once (RFC 3261 13.2.2.4).
+	actx, acancel := context.WithTimeout(context.Background(), byeTimeout)
+	defer acancel()
+	if err := sess.Ack(actx); err != nil {
+		c.log.Warn("sip ACK not sent", "error", err)
+	}
+	if ctx.Err() != nil {
+		_ = sess.Bye(actx)
+		_ = sess.Close()
+		events <- &forkEvent{t: t, sess: sess, err: context.Canceled, done: true}
+		return
+	}
+	events <- &forkEvent{t: t, sess: sess, res: sess.InviteResponse, done: true}
+}

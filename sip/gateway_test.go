@@ -1,0 +1,376 @@
+package sip_test
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo"
+	gosip "github.com/emiago/sipgo/sip"
+
+	"github.com/teamline/teamline/billing"
+	"github.com/teamline/teamline/directory"
+	"github.com/teamline/teamline/media"
+	"github.com/teamline/teamline/router"
+	"github.com/teamline/teamline/sip"
+	"github.com/teamline/teamline/store"
+	"github.com/teamline/teamline/store/storetest"
+)
+
+// The team the call tests use: alice and bob have SIP logins, alice a
+// personal number, bob is the buyer agent of one lead.
+const gatewayTeam = `
+settings:
+  ring_timeout_seconds: 5
+users:
+  - {username: maria, name: Maria, role: primary_manager}
+  - {username: alice, name: Alice Smith, role: agent, sip_password: alice-pw-1, dialer_access: true}
+  - {username: bob, name: Bob Jones, role: agent, sip_password: bob-pw-22}
+numbers:
+  - {number: "+15125550100", kind: role, role: buyer}
+  - {number: "+15125550110", kind: personal, owner: alice}
+leads:
+  - {phones: ["+17375550001"], name: Known Lead, agents: {buyer: bob}}
+`
+
+// gateway is a SIP server with the whole backend on SQLite.
+type gateway struct {
+	*testServer
+	store *store.Store
+	dir   *directory.Service
+	media *media.Engine
+}
+
+// startGateway runs a gateway whose trunk is everything from 127.0.0.1
+// ("trunk" also sends calls out to trunkProxy when it is set).
+func startGateway(t *testing.T, team string, trunkProxy string) *gateway {
+	t.Helper()
+	st := storetest.Open(t, store.DriverSQLite)
+	phones, err := directory.NewPhones("US")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := directory.NewService(st, phones, directory.WithRealm(sip.DefaultRealm))
+	f, err := directory.ParseFile(strings.NewReader(team))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dir.Apply(context.Background(), f, false); err != nil {
+		t.Fatal(err)
+	}
+	eng, err := media.NewEngine(slog.New(slog.DiscardHandler), media.Config{
+		BindIP: netip.MustParseAddr("127.0.0.1"), PortMin: 31000, PortMax: 31999, Quarantine: 50 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	trunk := sip.Trunk{Name: "carrier", Proxy: "127.0.0.1:9", Inbound: []netip.Prefix{netip.MustParsePrefix("127.0.0.2/32")}, Outbound: true}
+	if trunkProxy != "" {
+		trunk.Proxy = trunkProxy
+	}
+	b := sip.Backend{
+		Directory: dir, Phones: phones, Router: router.NewBasic(dir), Contacts: st, Records: st,
+		Media: eng, MediaIP: netip.MustParseAddr("127.0.0.1"), Node: "test-node",
+		Trunks: []sip.Trunk{trunk},
+		Calls:  sip.CallConfig{InviteTimeout: 2 * time.Second, DrainTimeout: 2 * time.Second},
+	}
+	srv := startServer(t, sip.TelephonyFunc(dir.TelephonyEnabled), loopback, sip.WithBackend(b))
+	t.Cleanup(func() {
+		if n := eng.PortsInUse(); n != 0 {
+			// Ports are released when calls end; Run has returned.
+			t.Errorf("media ports still in use after the gateway stopped: %d", n)
+		}
+		_ = eng.Close()
+	})
+	return &gateway{testServer: srv, store: st, dir: dir, media: eng}
+}
+
+// phone is a softphone on its own UDP port: it registers and answers.
+type phone struct {
+	t       *testing.T
+	ua      *sipgo.UserAgent
+	client  *sipgo.Client
+	conn    net.PacketConn
+	addr    string
+	rtp     *rtpPeer
+	answer  atomic.Value // "answer", "busy", "ignore"
+	invites atomic.Int32
+	mu      sync.Mutex
+	dialogs []*sipgo.DialogServerSession
+	byes    atomic.Int32
+}
+
+// newPhone starts a phone bound to ip (127.0.0.1 for phones, 127.0.0.2 for
+// the trunk).
+func newPhone(t *testing.T, ip string) *phone {
+	t.Helper()
+	quiet := slog.New(slog.DiscardHandler)
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent("test-phone"),
+		sipgo.WithUserAgentTransportLayerOptions(gosip.WithTransportLayerLogger(quiet)),
+		sipgo.WithUserAgentTransactionLayerOptions(gosip.WithTransactionLayerLogger(quiet)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := net.ListenPacket("udp", ip+":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &phone{t: t, ua: ua, conn: conn, addr: conn.LocalAddr().String(), rtp: newRTPPeer(t, ip)}
+	p.answer.Store("answer")
+	host, port, _ := net.SplitHostPort(p.addr)
+	var portN int
+	fmt.Sscan(port, &portN)
+	p.client, err = sipgo.NewClient(ua, sipgo.WithClientHostname(host), sipgo.WithClientPort(portN),
+		sipgo.WithClientConnectionAddr(p.addr), sipgo.WithClientLogger(quiet))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := sipgo.NewServer(ua, sipgo.WithServerLogger(quiet))
+	if err != nil {
+		t.Fatal(err)
+	}
+	contact := gosip.ContactHeader{Address: gosip.Uri{Scheme: "sip", User: "phone", Host: host, Port: portN}}
+	dua := &sipgo.DialogUA{Client: p.client, ContactHDR: contact}
+	srv.OnInvite(func(req *gosip.Request, tx gosip.ServerTransaction) {
+		p.invites.Add(1)
+		d, err := dua.ReadInvite(req, tx)
+		if err != nil {
+			return
+		}
+		switch p.answer.Load() {
+		case "busy":
+			_ = d.Respond(486, "Busy Here", nil)
+			return
+		case "ignore":
+			_ = d.Respond(180, "Ringing", nil)
+			<-tx.Done()
+			return
+		}
+		_ = d.Respond(180, "Ringing", nil)
+		p.mu.Lock()
+		p.dialogs = append(p.dialogs, d)
+		p.mu.Unlock()
+		off, _ := media.ParseSDP(req.Body())
+		p.rtp.setRemote(netip.AddrPortFrom(off.Addr, off.Port))
+		_ = d.RespondSDP([]byte(p.rtp.sdp()))
+	})
+	srv.OnAck(func(req *gosip.Request, tx gosip.ServerTransaction) {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		for _, d := range p.dialogs {
+			_ = d.ReadAck(req, tx)
+		}
+	})
+	srv.OnBye(func(req *gosip.Request, tx gosip.ServerTransaction) {
+		p.byes.Add(1)
+		_ = tx.Respond(gosip.NewResponseFromRequest(req, 200, "OK", nil))
+	})
+	done := make(chan struct{})
+	reading := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = srv.ServeUDP(readSignal{conn, sync.OnceFunc(func() { close(reading) })})
+	}()
+	<-reading
+	t.Cleanup(func() {
+		_ = ua.Close()
+		_ = conn.Close()
+		<-done
+	})
+	return p
+}
+
+// register registers the phone as user with password.
+func (p *phone) register(gw *gateway, user, password string, expires int) *gosip.Response {
+	p.t.Helper()
+	req := gosip.NewRequest(gosip.REGISTER, gosip.Uri{Scheme: "sip", Host: "127.0.0.1", Port: portOf(gw.Addr("udp"))})
+	req.AppendHeader(&gosip.ToHeader{Address: gosip.Uri{Scheme: "sip", User: user, Host: "127.0.0.1"}})
+	fh := &gosip.FromHeader{Address: gosip.Uri{Scheme: "sip", User: user, Host: "127.0.0.1"}, Params: gosip.NewParams()}
+	fh.Params.Add("tag", gosip.GenerateTagN(8))
+	req.AppendHeader(fh)
+	host, port, _ := net.SplitHostPort(p.addr)
+	req.AppendHeader(gosip.NewHeader("Contact", fmt.Sprintf("<sip:%s@%s:%s>;expires=%d", user, host, port, expires)))
+	req.SetDestination(gw.Addr("udp"))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	res, err := p.client.Do(ctx, req)
+	if err != nil {
+		p.t.Fatalf("REGISTER: %v", err)
+	}
+	if res.StatusCode == 401 {
+		res, err = p.client.DoDigestAuth(ctx, req, res, sipgo.DigestAuth{Username: user, Password: password})
+		if err != nil {
+			p.t.Fatalf("REGISTER with credentials: %v", err)
+		}
+	}
+	return res
+}
+
+// call places a call from this phone (as a trunk or agent) to user@gw.
+func (p *phone) call(gw *gateway, to, from string, auth *sipgo.DigestAuth) (*sipgo.DialogClientSession, error) {
+	host, port, _ := net.SplitHostPort(p.addr)
+	var portN int
+	fmt.Sscan(port, &portN)
+	dua := &sipgo.DialogUA{Client: p.client, ContactHDR: gosip.ContactHeader{Address: gosip.Uri{Scheme: "sip", User: "caller", Host: host, Port: portN}}}
+	req := gosip.NewRequest(gosip.INVITE, gosip.Uri{Scheme: "sip", User: to, Host: "127.0.0.1", Port: portOf(gw.Addr("udp"))})
+	fh := &gosip.FromHeader{Address: gosip.Uri{Scheme: "sip", User: from, Host: host}, Params: gosip.NewParams()}
+	fh.Params.Add("tag", gosip.GenerateTagN(8))
+	req.AppendHeader(fh)
+	req.AppendHeader(gosip.NewHeader("Content-Type", "application/sdp"))
+	req.SetBody([]byte(p.rtp.sdp()))
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	sess, err := dua.WriteInvite(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	opts := sipgo.AnswerOptions{}
+	if auth != nil {
+		opts.Username, opts.Password = auth.Username, auth.Password
+	}
+	if err := sess.WaitAnswer(ctx, opts); err != nil {
+		return nil, err
+	}
+	ans, err := media.ParseSDP(sess.InviteResponse.Body())
+	if err != nil {
+		return nil, err
+	}
+	p.rtp.setRemote(netip.AddrPortFrom(ans.Addr, ans.Port))
+	return sess, sess.Ack(ctx)
+}
+
+func portOf(addr string) int {
+	ap := netip.MustParseAddrPort(addr)
+	return int(ap.Port())
+}
+
+// rtpPeer sends and counts G.711 RTP on its own socket.
+type rtpPeer struct {
+	conn     *net.UDPConn
+	remote   atomic.Value // netip.AddrPort
+	received atomic.Int32
+	done     chan struct{}
+}
+
+func newRTPPeer(t *testing.T, ip string) *rtpPeer {
+	conn, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(netip.MustParseAddr(ip), 0)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &rtpPeer{conn: conn, done: make(chan struct{})}
+	go func() {
+		defer close(r.done)
+		buf := make([]byte, 1500)
+		for {
+			n, _, err := conn.ReadFromUDPAddrPort(buf)
+			if err != nil {
+				return
+			}
+			if n >= 12 && buf[0]>>6 == 2 {
+				r.received.Add(1)
+			}
+		}
+	}()
+	t.Cleanup(func() { _ = conn.Close(); <-r.done })
+	return r
+}
+
+func (r *rtpPeer) setRemote(ap netip.AddrPort) { r.remote.Store(ap) }
+
+func (r *rtpPeer) sdp() string {
+	ap := netip.MustParseAddrPort(r.conn.LocalAddr().String())
+	return fmt.Sprintf("v=0\r\no=- 1 1 IN IP4 %s\r\ns=-\r\nc=IN IP4 %s\r\nt=0 0\r\nm=audio %d RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=sendrecv\r\n",
+		ap.Addr(), ap.Addr(), ap.Port())
+}
+
+// send sends n 20 ms PCMU packets to the remote.
+func (r *rtpPeer) send(t *testing.T, n int) {
+	t.Helper()
+	ap, _ := r.remote.Load().(netip.AddrPort)
+	if !ap.IsValid() {
+		t.Fatal("rtp peer has no remote")
+	}
+	pkt := make([]byte, 12+160)
+	pkt[0], pkt[1] = 0x80, 0
+	binary.BigEndian.PutUint32(pkt[8:], 0x1234)
+	for i := range n {
+		binary.BigEndian.PutUint16(pkt[2:], uint16(i))
+		binary.BigEndian.PutUint32(pkt[4:], uint32(i*160))
+		if _, err := r.conn.WriteToUDPAddrPort(pkt, ap); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// eventually polls cond for up to 5 s.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// lastRecord returns the newest call record.
+func lastRecord(t *testing.T, gw *gateway) billing.CallRecord {
+	t.Helper()
+	rs, err := gw.store.ListCallRecords(context.Background(), billing.CallFilter{Limit: 1000})
+	if err != nil || len(rs) == 0 {
+		t.Fatalf("call records: %v (%d)", err, len(rs))
+	}
+	return rs[len(rs)-1]
+}
+
+func TestInboundCallToPersonalNumber(t *testing.T) {
+	gw := startGateway(t, gatewayTeam, "")
+	alice := newPhone(t, "127.0.0.1")
+	if res := alice.register(gw, "alice", "alice-pw-1", 300); res.StatusCode != 200 {
+		t.Fatalf("REGISTER: %d %s", res.StatusCode, res.Reason)
+	}
+	trunk := newPhone(t, "127.0.0.2")
+	sess, err := trunk.call(gw, "+15125550110", "+17375559999", nil)
+	if err != nil {
+		t.Fatalf("call: %v\n%s", err, gw.logs)
+	}
+	trunk.rtp.send(t, 20)
+	alice.rtp.send(t, 20)
+	eventually(t, "RTP at both ends", func() bool {
+		return alice.rtp.received.Load() >= 15 && trunk.rtp.received.Load() >= 15
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := sess.Bye(ctx); err != nil {
+		t.Fatalf("BYE: %v", err)
+	}
+	eventually(t, "BYE relayed to alice", func() bool { return alice.byes.Load() == 1 })
+	eventually(t, "call record closed", func() bool { return !lastRecord(t, gw).End.IsZero() })
+	r := lastRecord(t, gw)
+	if r.Result != billing.ResultAnswered || r.Username != "alice" || r.Direction != billing.Inbound ||
+		r.Dialed != "+15125550110" || r.NumberKind != "personal" || r.Trunk != "carrier" || r.SIPReason != "BYE from caller" {
+		t.Errorf("record = %+v", r)
+	}
+}
+
+// readSignal tells when sipgo first reads: from then on its connection is
+// in the pool, and requests leave from the phone's port.
+type readSignal struct {
+	net.PacketConn
+	signal func()
+}
+
+func (r readSignal) ReadFrom(b []byte) (int, net.Addr, error) {
+	r.signal()
+	return r.PacketConn.ReadFrom(b)
+}

@@ -1,0 +1,186 @@
+package sip
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	gosip "github.com/emiago/sipgo/sip"
+
+	"github.com/teamline/teamline/billing"
+	"github.com/teamline/teamline/media"
+)
+
+// Requests inside a call's dialogs. sipgo matches none of them, so the call
+// table does: BYE ends the call, re-INVITE (hold, resume, codec change) and
+// INFO (DTMF) are relayed to the other leg, OPTIONS is answered, the ACK to
+// our 2xx confirms the caller's dialog.
+
+// inDialogTimeout bounds relaying one in-dialog request.
+const inDialogTimeout = 16 * time.Second
+
+// serveInDialog handles a request with a To tag; it reports false when it
+// matches no call (the caller answers 481).
+func (s *Server) serveInDialog(log *slog.Logger, req *gosip.Request, tx gosip.ServerTransaction) bool {
+	c, side := s.calls.match(req)
+	if c == nil {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), inDialogTimeout)
+	defer cancel()
+	switch req.Method {
+	case gosip.BYE:
+		s.respond(ctx, log, req, tx, nil)
+		reason := "BYE from caller"
+		if side == 1 {
+			reason = "BYE from callee"
+		}
+		c.end(side, billing.ResultAnswered, 200, reason)
+	case gosip.OPTIONS:
+		s.respond(ctx, log, req, tx, nil)
+	case gosip.INVITE:
+		s.respond(ctx, log, req, tx, s.reinvite(ctx, c, side, req))
+	case gosip.INFO:
+		s.respond(ctx, log, req, tx, s.relayInfo(ctx, c, side, req))
+	default:
+		s.respond(ctx, log, req, tx, errMethodNotAllowed)
+	}
+	return true
+}
+
+// ack handles an ACK to our 2xx on the caller's leg.
+func (s *Server) ack(req *gosip.Request, tx gosip.ServerTransaction) bool {
+	c, side := s.calls.match(req)
+	if c == nil {
+		return false
+	}
+	c.mu.Lock()
+	a := c.a
+	c.mu.Unlock()
+	if side == 0 && a != nil {
+		_ = a.ReadAck(req, tx)
+	}
+	return true
+}
+
+// reinvite relays a re-INVITE from side to the other leg with the
+// gateway's own SDP (RFC 3264 8), and answers side with what the other leg
+// accepted. Hold (sendonly/inactive) passes through, so the phone on the
+// other side shows it, and stops the media timeout.
+func (s *Server) reinvite(ctx context.Context, c *call, side int, req *gosip.Request) error {
+	b := s.opts.backend
+	c.mu.Lock()
+	active := c.active
+	c.mu.Unlock()
+	if !active {
+		return &reply{code: 491, reason: "Request Pending"}
+	}
+	if len(req.Body()) == 0 {
+		// Offerless re-INVITE: answer with the current session.
+		return &reply{code: 488, reason: "Not Acceptable Here", why: "re-INVITE without SDP"}
+	}
+	offer, err := media.ParseSDP(req.Body())
+	if err != nil {
+		return &reply{code: 488, reason: "Not Acceptable Here", why: err.Error()}
+	}
+	here, there := mediaSide(side), mediaSide(1-side)
+	fwd, err := s.inDialogRequest(c, 1-side, gosip.INVITE, c.bridge.Offer(there, b.MediaIP, offer), "application/sdp")
+	if err != nil {
+		return &reply{code: 500, reason: "Server Internal Error", why: err.Error()}
+	}
+	res, err := s.sendInDialog(ctx, c, 1-side, fwd)
+	if err != nil {
+		return &reply{code: 408, reason: "Request Timeout", why: err.Error()}
+	}
+	if !res.IsSuccess() {
+		return &reply{code: res.StatusCode, reason: res.Reason}
+	}
+	if ack, err := s.inDialogAck(c, 1-side, fwd); err == nil {
+		_ = c.session(1 - side).WriteRequest(ack)
+	}
+	if d, err := media.ParseSDP(res.Body()); err == nil {
+		_ = c.bridge.SetRemote(there, d)
+	}
+	answer, err := c.bridge.Answer(here, b.MediaIP, offer)
+	if err != nil {
+		return &reply{code: 488, reason: "Not Acceptable Here", why: err.Error()}
+	}
+	return &reply{code: 200, reason: "OK", body: answer, headers: []gosip.Header{
+		gosip.NewHeader("Content-Type", "application/sdp"),
+	}}
+}
+
+// relayInfo passes INFO (DTMF as application/dtmf-relay or
+// application/dtmf) to the other leg and answers with its status.
+func (s *Server) relayInfo(ctx context.Context, c *call, side int, req *gosip.Request) error {
+	ct := ""
+	if h := req.ContentType(); h != nil {
+		ct = h.Value()
+	}
+	fwd, err := s.inDialogRequest(c, 1-side, gosip.INFO, req.Body(), ct)
+	if err != nil {
+		return &reply{code: 500, reason: "Server Internal Error", why: err.Error()}
+	}
+	res, err := s.sendInDialog(ctx, c, 1-side, fwd)
+	if err != nil {
+		return &reply{code: 408, reason: "Request Timeout", why: err.Error()}
+	}
+	if res.IsSuccess() {
+		return nil
+	}
+	return &reply{code: res.StatusCode, reason: res.Reason}
+}
+
+// inDialogRequest builds a request to side within its dialog.
+func (s *Server) inDialogRequest(c *call, side int, m gosip.RequestMethod, body []byte, contentType string) (*gosip.Request, error) {
+	target, err := c.remoteTarget(side)
+	if err != nil {
+		return nil, err
+	}
+	req := gosip.NewRequest(m, target)
+	if len(body) > 0 {
+		if contentType != "" {
+			req.AppendHeader(gosip.NewHeader("Content-Type", contentType))
+		}
+		req.SetBody(body)
+	}
+	return req, nil
+}
+
+// inDialogAck is the ACK to a 2xx of a re-INVITE we sent (same CSeq number,
+// RFC 3261 13.2.2.4).
+func (s *Server) inDialogAck(c *call, side int, invite *gosip.Request) (*gosip.Request, error) {
+	ack := gosip.NewRequest(gosip.ACK, invite.Recipient)
+	return ack, nil
+}
+
+// sendInDialog sends req within side's dialog and waits for the final
+// response.
+func (s *Server) sendInDialog(ctx context.Context, c *call, side int, req *gosip.Request) (*gosip.Response, error) {
+	sess := c.session(side)
+	tx, err := sess.TransactionRequest(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Terminate()
+	for {
+		select {
+		case res := <-tx.Responses():
+			if res.IsProvisional() {
+				continue
+			}
+			return res, nil
+		case <-tx.Done():
+			return nil, tx.Err()
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+func mediaSide(side int) media.Side {
+	if side == 0 {
+		return media.SideA
+	}
+	return media.SideB
+}

@@ -1,0 +1,304 @@
+package sip
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	gosip "github.com/emiago/sipgo/sip"
+
+	"github.com/teamline/teamline/directory"
+)
+
+// The registrar (RFC 3261 10.3): phones of users register their contacts
+// with digest authentication. Bindings live in the database (Contacts), so
+// every gateway process sharing it can reach every phone; each binding keeps
+// the transport and source address the REGISTER came from, and calls to the
+// phone go there rather than to the Contact URI, which behind NAT names a
+// private address (RFC 3581's received/rport applied to the registration).
+
+// maxContactsPerRegister bounds one REGISTER's Contact list.
+const maxContactsPerRegister = 16
+
+// register handles REGISTER.
+func (s *Server) register(ctx context.Context, req *gosip.Request) error {
+	b := s.opts.backend
+	if b == nil {
+		return errRegistrarDisabled
+	}
+	user, err := s.authenticateUser(ctx, req)
+	if err != nil {
+		return err
+	}
+	to := req.To()
+	if to == nil || !strings.EqualFold(to.Address.User, user.Username) {
+		// RFC 3261 10.3 step 6: the authenticated user must be allowed
+		// to change the bindings of this address of record: their own.
+		return &reply{code: 403, reason: "Forbidden", why: "address of record is not the authenticated user"}
+	}
+	if err := s.updateBindings(ctx, req, user.Username); err != nil {
+		return err
+	}
+	cs, err := b.Contacts.ListContacts(ctx, user.Username, b.Now())
+	if err != nil {
+		return s.storeError(err)
+	}
+	s.metrics.registrations.Set(float64(s.countContacts(ctx)))
+	headers := []gosip.Header{gosip.NewHeader("Date", b.Now().UTC().Format(time.RFC1123))}
+	for _, c := range cs {
+		left := int(time.Until(c.Expires).Round(time.Second) / time.Second)
+		if left < 0 {
+			left = 0
+		}
+		headers = append(headers, gosip.NewHeader("Contact", "<"+c.URI+">;expires="+strconv.Itoa(left)))
+	}
+	return &reply{code: 200, reason: "OK", headers: headers}
+}
+
+func (s *Server) countContacts(ctx context.Context) int64 {
+	n, err := s.opts.backend.Contacts.CountContacts(ctx, s.opts.backend.Now())
+	if err != nil {
+		return 0
+	}
+	return n
+}
+
+// updateBindings applies the Contact headers of req to username's
+// bindings (RFC 3261 10.3 steps 6-8).
+func (s *Server) updateBindings(ctx context.Context, req *gosip.Request, username string) error {
+	b := s.opts.backend
+	contacts := req.GetHeaders("Contact")
+	if len(contacts) == 0 {
+		return nil // a query: the response lists the bindings
+	}
+	defExpires := b.Registrar.DefaultExpires
+	if h := req.GetHeader("Expires"); h != nil {
+		n, err := strconv.ParseUint(strings.TrimSpace(h.Value()), 10, 32)
+		if err != nil {
+			return &reply{code: 400, reason: "Bad Expires"}
+		}
+		defExpires = time.Duration(n) * time.Second
+	}
+	// Contact: * removes every binding, and only with Expires: 0 (10.3 step 6).
+	if len(contacts) == 1 && isWildcard(contacts[0]) {
+		if defExpires != 0 {
+			return &reply{code: 400, reason: "Wildcard Contact Needs Expires 0"}
+		}
+		if _, err := b.Contacts.DeleteContacts(ctx, username); err != nil {
+			return s.storeError(err)
+		}
+		return nil
+	}
+	parsed := make([]*gosip.ContactHeader, 0, len(contacts))
+	for _, h := range contacts {
+		c, ok := h.(*gosip.ContactHeader)
+		if !ok {
+			return &reply{code: 400, reason: "Bad Contact"}
+		}
+		parsed = append(parsed, c)
+	}
+	if len(parsed) > maxContactsPerRegister {
+		return &reply{code: 403, reason: "Too Many Contacts"}
+	}
+	now := b.Now()
+	for _, c := range parsed {
+		if isWildcard(c) {
+			return &reply{code: 400, reason: "Wildcard Contact Mixed With Others"}
+		}
+		expires := defExpires
+		if v, ok := c.Params.Get("expires"); ok {
+			n, err := strconv.ParseUint(strings.TrimSpace(v), 10, 32)
+			if err != nil {
+				return &reply{code: 400, reason: "Bad Contact Expires"}
+			}
+			expires = time.Duration(n) * time.Second
+		}
+		uri := c.Address.String()
+		if expires == 0 {
+			if err := b.Contacts.DeleteContact(ctx, username, uri); err != nil {
+				return s.storeError(err)
+			}
+			continue
+		}
+		if expires < b.Registrar.MinExpires {
+			// RFC 3261 10.3 step 7: 423 with Min-Expires.
+			return &reply{code: 423, reason: "Interval Too Brief", headers: []gosip.Header{
+				gosip.NewHeader("Min-Expires", strconv.Itoa(int(b.Registrar.MinExpires/time.Second))),
+			}}
+		}
+		expires = min(expires, b.Registrar.MaxExpires)
+		instance, _ := c.Params.Get("+sip.instance")
+		ua := ""
+		if h := req.GetHeader("User-Agent"); h != nil {
+			ua = h.Value()
+		}
+		var cseq uint32
+		if h := req.CSeq(); h != nil {
+			cseq = h.SeqNo
+		}
+		binding := &directory.Contact{
+			Username:  username,
+			URI:       uri,
+			Source:    strings.ToLower(req.Transport()) + ":" + req.Source(),
+			Instance:  strings.Trim(instance, `"<>`),
+			CallID:    callID(req),
+			CSeq:      cseq,
+			UserAgent: ua,
+			Node:      b.Node,
+			Expires:   now.Add(expires),
+		}
+		if err := b.Contacts.PutContact(ctx, binding); err != nil {
+			return s.storeError(err)
+		}
+	}
+	return nil
+}
+
+// authenticateUser checks the digest credentials of req against the
+// directory. It returns the user, or the decision to send instead: a
+// challenge, 403, or nothing at all for a blocked address.
+func (s *Server) authenticateUser(ctx context.Context, req *gosip.Request) (directory.User, error) {
+	b := s.opts.backend
+	src := sourceAddr(req)
+	if s.guard.blocked(src) {
+		s.metrics.authFailures.WithLabelValues("blocked").Inc()
+		return directory.User{}, errDrop
+	}
+	cred := digestCredentials(req, s.opts.realm)
+	if cred == nil {
+		return directory.User{}, s.challenge(req, false)
+	}
+	user, err := b.Directory.GetUserByUsername(ctx, cred.Username)
+	var known credentials
+	switch {
+	case errors.Is(err, directory.ErrNotFound):
+	case err != nil:
+		return directory.User{}, s.storeError(err)
+	case user.SIP != nil && user.SIP.Realm == s.opts.realm:
+		known = credentials{ha1MD5: user.SIP.HA1MD5, ha1SHA256: user.SIP.HA1SHA256}
+	}
+	switch s.nonces.verify(req, cred, known) {
+	case authOK:
+		s.guard.succeed(src)
+		return user, nil
+	case authStale:
+		return directory.User{}, s.challenge(req, true)
+	}
+	return directory.User{}, s.authFailed(src, "user", cred.Username)
+}
+
+// authFailed counts a failed authentication and answers 403.
+func (s *Server) authFailed(src netip.Addr, kind, username string) error {
+	s.metrics.authFailures.WithLabelValues("bad_credentials").Inc()
+	if s.guard.fail(src) {
+		s.metrics.authBlocks.Inc()
+		s.log.Warn("sip address blocked after repeated authentication failures",
+			"source", src.String(), "for", s.opts.backend.Registrar.BlockDuration.String())
+	}
+	s.log.Info("sip authentication failed", "source", src.String(), "identity", kind, "username", truncate(username, 64))
+	return &reply{code: 403, reason: "Forbidden", why: "authentication failed"}
+}
+
+// challenge is a 401 (REGISTER) or 407 (other requests) with our
+// challenges.
+func (s *Server) challenge(req *gosip.Request, stale bool) error {
+	_, header, code := authHeaderName(req.Method)
+	reason := "Unauthorized"
+	if code == 407 {
+		reason = "Proxy Authentication Required"
+	}
+	r := &reply{code: code, reason: reason}
+	for _, v := range s.nonces.challenges(s.opts.realm, stale) {
+		r.headers = append(r.headers, gosip.NewHeader(header, v))
+	}
+	return r
+}
+
+// storeError turns a database failure into 500 or 503 for the phone, and
+// logs it for the operator.
+func (s *Server) storeError(err error) error {
+	if errors.Is(err, directory.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) {
+		s.log.Warn("sip request refused: database busy", "error", err)
+		return &reply{code: 503, reason: "Service Unavailable", headers: []gosip.Header{gosip.NewHeader("Retry-After", "5")}}
+	}
+	s.log.Error("sip request failed: database", "error", err)
+	return &reply{code: 500, reason: "Server Internal Error", why: fmt.Sprint(err)}
+}
+
+// sourceAddr is the IP a request came from.
+func sourceAddr(req *gosip.Request) netip.Addr {
+	ap, err := netip.ParseAddrPort(req.Source())
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ap.Addr().Unmap()
+}
+
+// keepalives pings this node's UDP contacts every interval with OPTIONS,
+// so that the NAT bindings in front of them stay open (RFC 5626 3.5.1
+// describes the need; OPTIONS is what phones without outbound support
+// answer).
+func (s *Server) keepalives(ctx context.Context) {
+	b := s.opts.backend
+	if b == nil || b.Registrar.KeepaliveInterval <= 0 {
+		return
+	}
+	t := time.NewTicker(b.Registrar.KeepaliveInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if _, err := b.Contacts.ExpireContacts(ctx, b.Now()); err != nil && ctx.Err() == nil {
+			s.log.Warn("sip expired contacts not removed", "error", err)
+		}
+		cs, err := b.Contacts.ListNodeContacts(ctx, b.Node, b.Now())
+		if err != nil {
+			continue
+		}
+		s.metrics.registrations.Set(float64(s.countContacts(ctx)))
+		for _, c := range cs {
+			if !strings.HasPrefix(c.Source, "udp:") {
+				continue
+			}
+			s.ping(ctx, c)
+		}
+	}
+}
+
+// ping sends one OPTIONS to a contact and forgets it: the answer does not
+// matter, the packet through the NAT does.
+func (s *Server) ping(ctx context.Context, c directory.Contact) {
+	cl := s.client("udp")
+	if cl == nil {
+		return
+	}
+	var uri gosip.Uri
+	if err := gosip.ParseUri(c.URI, &uri); err != nil {
+		return
+	}
+	req := gosip.NewRequest(gosip.OPTIONS, uri)
+	req.SetDestination(strings.TrimPrefix(c.Source, "udp:"))
+	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	tx, err := cl.TransactionRequest(pctx, req)
+	if err != nil {
+		s.log.Debug("sip keepalive not sent", "contact", truncate(c.URI, 128), "error", err)
+		return
+	}
+	tx.Terminate()
+}
+
+// isWildcard reports whether a Contact header is "*" (RFC 3261 10.2.2).
+func isWildcard(h gosip.Header) bool {
+	if c, ok := h.(*gosip.ContactHeader); ok && c.Address.Wildcard {
+		return true
+	}
+	return strings.TrimSpace(h.Value()) == "*"
+}

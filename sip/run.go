@@ -1,0 +1,221 @@
+package sip
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/emiago/sipgo"
+	gosip "github.com/emiago/sipgo/sip"
+
+	"github.com/teamline/teamline/billing"
+	"github.com/teamline/teamline/media"
+)
+
+// runCall rings the plan's targets for caller leg A and, once one answers,
+// bridges them and lets the call run in its own goroutine.
+func (s *Server) runCall(ctx context.Context, c *call, plan *callPlan, req *gosip.Request, tx gosip.ServerTransaction) {
+	b := s.opts.backend
+	c.rec.Username = plan.username
+	rctx, cancel := context.WithTimeout(context.Background(), telephonyTimeout)
+	err := b.Records.CreateCallRecord(rctx, &c.rec)
+	cancel()
+	if err != nil {
+		c.log.Error("call record not created", "error", err)
+		s.respond(ctx, c.log, req, tx, s.storeError(err))
+		return
+	}
+	c.log = c.log.With("record", c.rec.ID, "direction", string(c.rec.Direction))
+	s.calls.add(c)
+	s.metrics.activeCalls.Inc()
+	if plan.code != 0 {
+		s.respond(ctx, c.log, req, tx, &reply{code: plan.code, reason: plan.reason})
+		c.finish(plan.result, plan.code, plan.reason)
+		return
+	}
+
+	ua := s.dialogUA(req.Transport())
+	if ua == nil {
+		s.respond(ctx, c.log, req, tx, errInternal)
+		c.finish(billing.ResultFailed, 500, "no dialog agent")
+		return
+	}
+	dtx, err := ua.ReadInvite(req, tx)
+	if err != nil {
+		s.respond(ctx, c.log, req, tx, &reply{code: 400, reason: "Bad Request", why: err.Error()})
+		c.finish(billing.ResultFailed, 400, "bad INVITE")
+		return
+	}
+	c.mu.Lock()
+	c.a = dtx
+	c.mu.Unlock()
+	s.calls.setDialog(c, 0, dtx.ID)
+
+	bridge, err := b.Media.NewBridge(c.log, media.WithTimeoutFunc(func() {
+		c.log.Info("no media from either side: hanging up")
+		c.end(-1, billing.ResultAnswered, 200, "media timeout")
+	}))
+	if err != nil {
+		c.log.Error("no media ports", "error", err)
+		s.failA(c, 503, "Service Unavailable", billing.ResultFailed, "no media ports")
+		return
+	}
+	c.bridge = bridge
+	offerB := bridge.Offer(media.SideB, b.MediaIP, c.offerA)
+
+	settings, err := b.Directory.GetSettings(ctx)
+	ringFor := 30 * time.Second
+	maxDuration := 4 * time.Hour
+	if err == nil {
+		if settings.RingTimeoutSeconds > 0 {
+			ringFor = time.Duration(settings.RingTimeoutSeconds) * time.Second
+		}
+		if settings.MaxCallMinutes > 0 {
+			maxDuration = time.Duration(settings.MaxCallMinutes) * time.Minute
+		}
+	}
+
+	// The caller cancelling (CANCEL: sipgo answers it and 487s the INVITE)
+	// ends the dialog's context.
+	cancelled := dtx.Context()
+	ringCtx, stopRing := context.WithTimeout(cancelled, ringFor)
+	defer stopRing()
+
+	var early *forkEvent
+	onProvisional := func(ev *forkEvent) {
+		s.relayProvisional(c, dtx, ev, &early)
+	}
+	var out ringOutcome
+	if len(plan.parallel) > 0 {
+		out = c.ring(ringCtx, plan.parallel, plan.from, offerB, onProvisional)
+	} else {
+		for _, t := range plan.sequential {
+			out = c.ring(ringCtx, []*target{t}, plan.from, offerB, onProvisional)
+			if out.winner != nil || ringCtx.Err() != nil || !failsOver(out.code) {
+				break
+			}
+			c.log.Info("trunk failed, trying the next", "trunk", t.trunk.Name, "status", out.code)
+		}
+	}
+
+	switch {
+	case out.winner != nil:
+		s.answerA(c, dtx, out.winner, maxDuration)
+	case cancelled.Err() != nil:
+		// sipgo has answered 487 to the caller already.
+		c.finish(billing.ResultCancelled, 487, "cancelled by caller")
+	case ringCtx.Err() != nil:
+		s.failA(c, 480, "Temporarily Unavailable", billing.ResultNoAnswer, "no answer")
+	default:
+		result := billing.ResultFailed
+		switch {
+		case out.code == 486 || out.code == 600:
+			result = billing.ResultBusy
+		case out.code == 603:
+			result = billing.ResultDeclined
+		case out.code == 480 || out.code == 408:
+			result = billing.ResultUnavailable
+		case out.code >= 500:
+			// A carrier's server error is ours to absorb: 503 from the
+			// gateway would tell the caller's carrier that this
+			// gateway is down.
+			result, out.code, out.reason = billing.ResultUnavailable, 480, "Temporarily Unavailable"
+		}
+		s.failA(c, out.code, out.reason, result, out.reason)
+	}
+}
+
+// failsOver: trunk failures worth another trunk are server errors and
+// timeouts, never a callee's answer like busy, declined or not found.
+func failsOver(code int) bool { return code == 408 || code >= 500 && code < 600 }
+
+// failA answers the caller with a final error and closes the call.
+func (s *Server) failA(c *call, code int, reason string, result billing.Result, why string) {
+	res := gosip.NewResponseFromRequest(c.a.InviteRequest, code, reason, nil)
+	res.AppendHeader(gosip.NewHeader("Server", s.opts.userAgent))
+	s.metrics.observe(gosip.INVITE, code)
+	if err := c.a.WriteResponse(res); err != nil {
+		c.log.Debug("sip final response not sent", "status", code, "error", err)
+	}
+	c.log.Info("sip request answered", "status", code, "reason", reason)
+	c.finish(result, code, why)
+}
+
+// relayProvisional passes 180 and 183 to the caller. Early media (183 with
+// SDP) is bridged at once, so the caller hears the callee's ringback or
+// announcements (RFC 3960).
+func (s *Server) relayProvisional(c *call, dtx *sipgo.DialogServerSession, ev *forkEvent, early **forkEvent) {
+	b := s.opts.backend
+	var body []byte
+	code, reason := ev.res.StatusCode, ev.res.Reason
+	if len(ev.res.Body()) > 0 && (*early == nil || *early == ev) {
+		if d, err := media.ParseSDP(ev.res.Body()); err == nil {
+			if err := c.bridge.SetRemote(media.SideB, d); err == nil {
+				if ans, err := c.bridge.Answer(media.SideA, b.MediaIP, c.offerA); err == nil {
+					body = ans
+					*early = ev
+					c.bridge.Start()
+				}
+			}
+		}
+	}
+	if body == nil && code == 183 {
+		code, reason = 180, "Ringing"
+	}
+	res := gosip.NewResponseFromRequest(dtx.InviteRequest, code, reason, body)
+	if body != nil {
+		res.AppendHeader(gosip.NewHeader("Content-Type", "application/sdp"))
+	}
+	if err := dtx.WriteResponse(res); err != nil {
+		c.log.Debug("sip provisional not relayed", "status", code, "error", err)
+	}
+}
+
+// answerA bridges the answering fork to the caller.
+func (s *Server) answerA(c *call, dtx *sipgo.DialogServerSession, win *forkEvent, maxDuration time.Duration) {
+	b := s.opts.backend
+	sess := win.sess
+	c.mu.Lock()
+	c.b = sess
+	c.mu.Unlock()
+	s.calls.setDialog(c, 1, sess.ID)
+	fail := func(code int, reason, why string) {
+		ctx, cancel := context.WithTimeout(context.Background(), byeTimeout)
+		_ = sess.Bye(ctx)
+		cancel()
+		s.failA(c, code, reason, billing.ResultFailed, why)
+	}
+	d, err := media.ParseSDP(sess.InviteResponse.Body())
+	if err != nil {
+		fail(502, "Bad Gateway", "callee answered without usable SDP")
+		return
+	}
+	if err := c.bridge.SetRemote(media.SideB, d); err != nil {
+		fail(502, "Bad Gateway", "callee SDP: "+err.Error())
+		return
+	}
+	answer, err := c.bridge.Answer(media.SideA, b.MediaIP, c.offerA)
+	if err != nil {
+		status := 500
+		if errors.Is(err, media.ErrNoCommonCodec) {
+			status = 488
+		}
+		fail(status, "Not Acceptable Here", err.Error())
+		return
+	}
+	c.bridge.Start()
+	c.answered(win.t.username)
+	res := gosip.NewResponseFromRequest(dtx.InviteRequest, 200, "OK", answer)
+	res.AppendHeader(gosip.NewHeader("Content-Type", "application/sdp"))
+	res.AppendHeader(gosip.NewHeader("Server", s.opts.userAgent))
+	res.AppendHeader(gosip.NewHeader("Allow", allowedMethods))
+	s.metrics.observe(gosip.INVITE, 200)
+	c.log.Info("call answered", "by", win.t.username, "target", truncate(win.t.uri.String(), 128))
+	go c.supervise(maxDuration)
+	// WriteResponse retransmits the 200 until the ACK (RFC 3261 13.3.1.4);
+	// with no ACK in 64*T1 the call is hung up.
+	if err := dtx.WriteResponse(res); err != nil {
+		c.log.Warn("caller never acknowledged the answer", "error", err)
+		c.end(-1, billing.ResultFailed, 200, "no ACK from caller")
+	}
+}
