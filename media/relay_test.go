@@ -49,7 +49,9 @@ func (p *peer) sdp(fmts string, extra ...string) Description {
 	return mustParse(p.t, sdpBody(lines...))
 }
 
-func itoa(n int) string { return netip.AddrPortFrom(netip.IPv4Unspecified(), uint16(n)).String()[len("0.0.0.0:"):] }
+func itoa(n int) string {
+	return netip.AddrPortFrom(netip.IPv4Unspecified(), uint16(n)).String()[len("0.0.0.0:"):]
+}
 
 // send sends one RTP packet to the bridge port facing the peer.
 func (p *peer) send(to netip.AddrPort, pt uint8, payload []byte) {
@@ -523,7 +525,7 @@ func TestPortsSkipBusyRoundRobin(t *testing.T) {
 	if got := ports(); got != [2]int{6, 8} { // the next pairs, not the ones just released
 		t.Errorf("second bridge at offsets %v", got)
 	}
-	time.Sleep(60 * time.Millisecond) // quarantine
+	time.Sleep(60 * time.Millisecond)         // quarantine
 	if got := ports(); got != [2]int{10, 2} { // wraps around, skipping the busy pair again
 		t.Errorf("third bridge at offsets %v", got)
 	}

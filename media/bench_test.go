@@ -1,0 +1,147 @@
+package media
+
+import (
+	"encoding/binary"
+	"errors"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// benchWindow is how many packets may be in flight: enough to keep both
+// cores busy, few enough that no socket buffer overflows.
+const benchWindow = 64
+
+// BenchmarkRelay pushes 172-byte RTP packets (20 ms of G.711) from A to B
+// through one bridge and through 100 bridges. ns/op is wall time per relayed
+// packet; cpu-ns/pkt is the whole process's CPU time per packet, which
+// includes the harness's own send and receive (see
+// BenchmarkLoopbackBaseline for that part alone); allocs/op counts every
+// goroutine, the relay's included.
+func BenchmarkRelay(b *testing.B) {
+	for _, tc := range []struct {
+		name      string
+		bridges   int
+		transcode bool
+	}{
+		{"bridges=1", 1, false},
+		{"bridges=100", 100, false},
+		{"bridges=100/transcode", 100, true},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			e := newTestEngine(b, 2*tc.bridges+8, Config{})
+			var src, dst []*net.UDPConn
+			var to []netip.AddrPort
+			for range tc.bridges {
+				a, p := newPeer(b), newPeer(b)
+				bAnswer := pcmu
+				if tc.transcode {
+					bAnswer = pcma
+				}
+				br := call(b, e, a, p, pcmu, bAnswer)
+				src, dst, to = append(src, a.rtp), append(dst, p.rtp), append(to, br.Local(SideA))
+			}
+			runPump(b, src, dst, to)
+		})
+	}
+}
+
+// BenchmarkLoopbackBaseline is the harness without a bridge: A's socket
+// sends straight to B's. The kernel's share of a relayed packet is about
+// this again (the bridge receives and sends once more).
+func BenchmarkLoopbackBaseline(b *testing.B) {
+	a, p := newPeer(b), newPeer(b)
+	runPump(b, []*net.UDPConn{a.rtp}, []*net.UDPConn{p.rtp}, []netip.AddrPort{p.rtp.LocalAddr().(*net.UDPAddr).AddrPort()})
+}
+
+func runPump(b *testing.B, src, dst []*net.UDPConn, to []netip.AddrPort) {
+	var received atomic.Int64
+	credit := make(chan struct{}, 1)
+	var wg sync.WaitGroup
+	for _, c := range dst {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			buf := make([]byte, 2048)
+			for {
+				if _, _, err := c.ReadFromUDPAddrPort(buf); err != nil {
+					if errors.Is(err, net.ErrClosed) {
+						return
+					}
+					continue
+				}
+				if received.Add(1)%16 == 0 {
+					select {
+					case credit <- struct{}{}:
+					default:
+					}
+				}
+			}
+		}()
+	}
+	defer func() {
+		for _, c := range dst {
+			c.Close()
+		}
+		wg.Wait()
+	}()
+
+	pkt := make([]byte, 172)
+	pkt[0], pkt[1] = 0x80, 0
+	binary.BigEndian.PutUint32(pkt[8:], 0xdeadbeef)
+	for i := 12; i < len(pkt); i++ {
+		pkt[i] = byte(i)
+	}
+	send := func(i int) {
+		k := i % len(src)
+		binary.BigEndian.PutUint16(pkt[2:], uint16(i/len(src)))
+		binary.BigEndian.PutUint32(pkt[4:], uint32(i/len(src))*160)
+		if _, err := src[k].WriteToUDPAddrPort(pkt, to[k]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	// Warm up: every bridge latches and has sent once.
+	for i := range len(src) {
+		send(i)
+	}
+	for received.Load() < int64(len(src)) {
+		time.Sleep(time.Millisecond)
+	}
+	base := received.Load()
+
+	b.ReportAllocs()
+	cpu0 := cpuTime()
+	b.ResetTimer()
+	for i := range b.N {
+		for int64(i)-(received.Load()-base) >= benchWindow {
+			select {
+			case <-credit:
+			case <-time.After(time.Millisecond):
+			}
+		}
+		send(len(src) + i)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for received.Load()-base < int64(b.N) && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Microsecond)
+	}
+	b.StopTimer()
+	cpu := cpuTime() - cpu0
+	got := received.Load() - base
+	if got < int64(b.N) {
+		b.Logf("lost %d of %d packets", int64(b.N)-got, b.N)
+	}
+	b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/pkt")
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
