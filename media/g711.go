@@ -11,31 +11,36 @@ package media
 
 const (
 	ulawBias = 0x84 // 33 << 2: the mu-law segment offset in 16-bit scale
-	ulawClip = 32635
+	ulawClip = 8159 // largest 14-bit magnitude mu-law encodes
 )
 
-// EncodeUlaw compresses one linear sample to mu-law.
+// ulawSegEnd are the upper bounds of the eight mu-law segments in biased
+// 14-bit magnitude.
+var ulawSegEnd = [8]int{0x3f, 0x7f, 0xff, 0x1ff, 0x3ff, 0x7ff, 0xfff, 0x1fff}
+
+// EncodeUlaw compresses one linear sample to mu-law. The 16-bit sample is
+// first rounded to the 14 bits mu-law works on (as sox does, so our output
+// matches it byte for byte; see testdata/gen.sh).
 func EncodeUlaw(s int16) byte {
-	x := int(s)
-	var sign int
+	x := min((int(s)+2)>>2, 8191)
+	mask := 0xff
 	if x < 0 {
 		x = -x
-		sign = 0x80
+		mask = 0x7f
 	}
-	if x > ulawClip {
-		x = ulawClip
+	x = min(x, ulawClip) + ulawBias>>2
+	// The segment (exponent) is where the highest set bit of the biased
+	// magnitude lies; the four bits below it are the mantissa.
+	seg := 0
+	for seg < 8 && x > ulawSegEnd[seg] {
+		seg++
 	}
-	x += ulawBias
-	// The segment (exponent) is the position of the highest set bit above
-	// bit 7; the four bits below it are the mantissa.
-	exp := 7
-	for mask := 0x4000; x&mask == 0 && exp > 0; mask >>= 1 {
-		exp--
+	if seg == 8 {
+		return byte(0x7f ^ mask)
 	}
-	mant := (x >> (exp + 3)) & 0x0f
-	// G.711 transmits the code inverted (all bits), so that silence is a
-	// byte with many ones.
-	return ^byte(sign | exp<<4 | mant)
+	// G.711 transmits the code inverted, so that silence is a byte with
+	// many ones.
+	return byte((seg<<4 | (x>>(seg+1))&0x0f) ^ mask)
 }
 
 // DecodeUlaw expands one mu-law byte to a linear sample.
@@ -57,10 +62,11 @@ func decodeUlaw(u byte) int16 {
 // magnitude.
 var alawSegEnd = [8]int{0x1f, 0x3f, 0x7f, 0xff, 0x1ff, 0x3ff, 0x7ff, 0xfff}
 
-// EncodeAlaw compresses one linear sample to A-law.
+// EncodeAlaw compresses one linear sample to A-law, after rounding it to
+// the 13 bits A-law works on.
 func EncodeAlaw(s int16) byte {
-	x := int(s) >> 3 // 13 bits
-	mask := 0xd5     // sign bit set for positive values, even bits inverted (G.711 table 1a)
+	x := min((int(s)+4)>>3, 4095)
+	mask := 0xd5 // sign bit set for positive values, even bits inverted (G.711 table 1a)
 	if x < 0 {
 		mask = 0x55
 		x = -x - 1

@@ -26,7 +26,8 @@ func TestG711KnownValues(t *testing.T) {
 		{"alaw 0xAA", int(DecodeAlaw(0xaa)), 32256},
 		{"alaw 0x2A", int(DecodeAlaw(0x2a)), -32256},
 		{"alaw encode 0", int(EncodeAlaw(0)), 0xd5},
-		{"alaw encode -1", int(EncodeAlaw(-1)), 0x55},
+		{"alaw encode -1", int(EncodeAlaw(-1)), 0xd5}, // rounds to 0
+		{"alaw encode -8", int(EncodeAlaw(-8)), 0x55},
 		{"alaw encode max", int(EncodeAlaw(32767)), 0xaa},
 		{"alaw encode min", int(EncodeAlaw(-32768)), 0x2a},
 		{"ulaw->alaw silence", int(UlawToAlaw(0xff)), 0xd5},

@@ -15,10 +15,12 @@ import (
 var testPortBase atomic.Int32
 
 // newTestEngine makes an engine on loopback with a port range of its own,
-// so tests do not see each other's quarantine.
+// so tests do not see each other's quarantine. The ranges lie below the
+// kernel's ephemeral ports (32768-60999 on Linux), where the test peers'
+// sockets land.
 func newTestEngine(t testing.TB, pairs int, cfg Config) *Engine {
 	t.Helper()
-	base := 41000 + int(testPortBase.Add(int32(pairs*2+2)))
+	base := 21000 + int(testPortBase.Add(int32(pairs*2+2)))
 	cfg.BindIP = netip.MustParseAddr("127.0.0.1")
 	cfg.PortMin, cfg.PortMax = base, base+pairs*2-1
 	if cfg.Quarantine == 0 {
