@@ -106,6 +106,18 @@ type phone struct {
 	mu      sync.Mutex
 	dialogs []*sipgo.DialogServerSession
 	byes    atomic.Int32
+	cancels atomic.Int32
+	// cancelCall cancels the call being placed (CANCEL).
+	cancelCall context.CancelFunc
+}
+
+// hangupRinging cancels the call this phone is placing.
+func (p *phone) hangupRinging() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cancelCall != nil {
+		p.cancelCall()
+	}
 }
 
 // newPhone starts a phone bound to ip (127.0.0.1 for phones, 127.0.0.2 for
@@ -150,6 +162,7 @@ func newPhone(t *testing.T, ip string) *phone {
 			_ = d.Respond(486, "Busy Here", nil)
 			return
 		case "ignore":
+			tx.OnCancel(func(*gosip.Request) { p.cancels.Add(1) })
 			_ = d.Respond(180, "Ringing", nil)
 			<-tx.Done()
 			return
@@ -228,6 +241,9 @@ func (p *phone) call(gw *gateway, to, from string, auth *sipgo.DigestAuth) (*sip
 	req.SetBody([]byte(p.rtp.sdp()))
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
+	p.mu.Lock()
+	p.cancelCall = cancel
+	p.mu.Unlock()
 	sess, err := dua.WriteInvite(ctx, req)
 	if err != nil {
 		return nil, err

@@ -1,0 +1,245 @@
+package sip_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo"
+
+	"github.com/teamline/teamline/billing"
+	"github.com/teamline/teamline/directory"
+)
+
+// statusOf is the SIP status of a failed call attempt.
+func statusOf(t *testing.T, err error) int {
+	t.Helper()
+	var dr *sipgo.ErrDialogResponse
+	if !errors.As(err, &dr) {
+		t.Fatalf("call error %v is not a SIP response", err)
+	}
+	return dr.Res.StatusCode
+}
+
+func registered(t *testing.T, gw *gateway, user, pw string, ip string) *phone {
+	t.Helper()
+	p := newPhone(t, ip)
+	if res := p.register(gw, user, pw, 300); res.StatusCode != 200 {
+		t.Fatalf("REGISTER %s: %d %s", user, res.StatusCode, res.Reason)
+	}
+	return p
+}
+
+func TestRegisterBadPassword(t *testing.T) {
+	gw := startGateway(t, gatewayTeam, "")
+	p := newPhone(t, "127.0.0.1")
+	if res := p.register(gw, "alice", "wrong", 300); res.StatusCode != 403 {
+		t.Fatalf("REGISTER with a wrong password: %d, want 403", res.StatusCode)
+	}
+	cs, err := gw.store.ListContacts(context.Background(), "alice", time.Now())
+	if err != nil || len(cs) != 0 {
+		t.Fatalf("contacts after a refused REGISTER: %v %v", cs, err)
+	}
+	// Un-register: expires 0 removes the binding.
+	registered(t, gw, "alice", "alice-pw-1", "127.0.0.1")
+	if res := p.register(gw, "alice", "alice-pw-1", 0); res.StatusCode != 200 {
+		t.Fatalf("un-REGISTER: %d", res.StatusCode)
+	}
+}
+
+func TestInboundBusy(t *testing.T) {
+	gw := startGateway(t, gatewayTeam, "")
+	alice := registered(t, gw, "alice", "alice-pw-1", "127.0.0.1")
+	alice.answer.Store("busy")
+	trunk := newPhone(t, "127.0.0.2")
+	_, err := trunk.call(gw, "+15125550110", "+17375559999", nil)
+	if code := statusOf(t, err); code != 486 {
+		t.Fatalf("busy agent: caller got %d, want 486", code)
+	}
+	eventually(t, "record closed", func() bool { return !lastRecord(t, gw).End.IsZero() })
+	if r := lastRecord(t, gw); r.Result != billing.ResultBusy || r.SIPCode != 486 {
+		t.Errorf("record = %+v", r)
+	}
+}
+
+func TestInboundKnownLeadAgentNotRegistered(t *testing.T) {
+	gw := startGateway(t, gatewayTeam, "")
+	trunk := newPhone(t, "127.0.0.2")
+	_, err := trunk.call(gw, "+15125550100", "+17375550001", nil)
+	if code := statusOf(t, err); code != 480 {
+		t.Fatalf("caller got %d, want 480", code)
+	}
+	eventually(t, "record closed", func() bool { return !lastRecord(t, gw).End.IsZero() })
+	r := lastRecord(t, gw)
+	if r.Result != billing.ResultUnavailable || r.Username != "bob" || r.LeadID == 0 || !strings.Contains(r.Route, "buyer agent is bob") {
+		t.Errorf("record = %+v", r)
+	}
+}
+
+func TestInboundKnownLeadRingsAssignedAgent(t *testing.T) {
+	gw := startGateway(t, gatewayTeam, "")
+	bob := registered(t, gw, "bob", "bob-pw-22", "127.0.0.1")
+	trunk := newPhone(t, "127.0.0.2")
+	sess, err := trunk.call(gw, "+15125550100", "+17375550001", nil)
+	if err != nil {
+		t.Fatalf("call: %v", err)
+	}
+	if bob.invites.Load() != 1 {
+		t.Errorf("bob's phone got %d INVITEs", bob.invites.Load())
+	}
+	// The callee hangs up this time.
+	bob.mu.Lock()
+	d := bob.dialogs[0]
+	bob.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := d.Bye(ctx); err != nil {
+		t.Fatalf("BYE from bob: %v", err)
+	}
+	eventually(t, "record closed", func() bool { return !lastRecord(t, gw).End.IsZero() })
+	r := lastRecord(t, gw)
+	if r.Result != billing.ResultAnswered || r.Username != "bob" || r.SIPReason != "BYE from callee" || r.NumberKind != "role" || r.Role != "buyer" {
+		t.Errorf("record = %+v", r)
+	}
+	_ = sess
+}
+
+func TestInboundUnknownCallerWithoutCatchAll(t *testing.T) {
+	gw := startGateway(t, gatewayTeam, "")
+	trunk := newPhone(t, "127.0.0.2")
+	_, err := trunk.call(gw, "+15125550100", "+17375559999", nil)
+	if code := statusOf(t, err); code != 404 {
+		t.Fatalf("caller got %d, want 404", code)
+	}
+	eventually(t, "record closed", func() bool { return !lastRecord(t, gw).End.IsZero() })
+	if r := lastRecord(t, gw); r.Result != billing.ResultNoRoute || !strings.Contains(r.Route, "no catch-all number") {
+		t.Errorf("record = %+v", r)
+	}
+}
+
+func TestInboundUnknownCallerToCatchAll(t *testing.T) {
+	carrier := newPhone(t, "127.0.0.2")
+	gw := startGateway(t, gatewayTeam+`  - {phones: ["+17375550002"], name: Other}
+`, carrier.addr)
+	if _, err := gw.dir.CreateNumber(context.Background(), directory.Number{E164: "+15125550199", Kind: directory.KindCatchAll}); err != nil {
+		t.Fatal(err)
+	}
+	trunk := newPhone(t, "127.0.0.2")
+	sess, err := trunk.call(gw, "+15125550100", "+17375559999", nil)
+	if err != nil {
+		t.Fatalf("call: %v\n%s", err, gw.logs)
+	}
+	carrier.mu.Lock()
+	inv := carrier.dialogs[0].InviteRequest
+	carrier.mu.Unlock()
+	if inv.Recipient.User != "+15125550199" || inv.From().Address.User != "+17375559999" {
+		t.Errorf("carrier got INVITE for %q from %q; want the catch-all from the caller", inv.Recipient.User, inv.From().Address.User)
+	}
+	trunk.rtp.send(t, 10)
+	carrier.rtp.send(t, 10)
+	eventually(t, "RTP both ways", func() bool { return trunk.rtp.received.Load() >= 5 && carrier.rtp.received.Load() >= 5 })
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = sess.Bye(ctx)
+	eventually(t, "record closed", func() bool { return !lastRecord(t, gw).End.IsZero() })
+	if r := lastRecord(t, gw); r.Result != billing.ResultAnswered || r.Username != "" || !strings.Contains(r.Route, "catch-all") {
+		t.Errorf("record = %+v", r)
+	}
+	// R-IN-3b: no lead is created for the caller.
+	if n, err := gw.store.CountLeads(context.Background()); err != nil || n != 2 {
+		t.Errorf("leads = %d (%v), want the 2 of the team", n, err)
+	}
+}
+
+func TestParallelForksFirstAnswerWins(t *testing.T) {
+	gw := startGateway(t, gatewayTeam, "")
+	desk := registered(t, gw, "alice", "alice-pw-1", "127.0.0.1")
+	mobile := registered(t, gw, "alice", "alice-pw-1", "127.0.0.1")
+	mobile.answer.Store("ignore")
+	trunk := newPhone(t, "127.0.0.2")
+	sess, err := trunk.call(gw, "+15125550110", "+17375559999", nil)
+	if err != nil {
+		t.Fatalf("call: %v", err)
+	}
+	if desk.invites.Load() != 1 || mobile.invites.Load() != 1 {
+		t.Fatalf("INVITEs: desk %d, mobile %d; want one each", desk.invites.Load(), mobile.invites.Load())
+	}
+	eventually(t, "CANCEL to the phone that did not answer", func() bool { return mobile.cancels.Load() == 1 })
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = sess.Bye(ctx)
+	eventually(t, "record closed", func() bool { return !lastRecord(t, gw).End.IsZero() })
+}
+
+func TestCallerCancels(t *testing.T) {
+	gw := startGateway(t, gatewayTeam, "")
+	alice := registered(t, gw, "alice", "alice-pw-1", "127.0.0.1")
+	alice.answer.Store("ignore")
+	trunk := newPhone(t, "127.0.0.2")
+	go func() {
+		eventually(t, "alice rings", func() bool { return alice.invites.Load() == 1 })
+		trunk.hangupRinging()
+	}()
+	_, err := trunk.call(gw, "+15125550110", "+17375559999", nil)
+	if err == nil {
+		t.Fatal("cancelled call was answered")
+	}
+	eventually(t, "record closed", func() bool { return !lastRecord(t, gw).End.IsZero() })
+	if r := lastRecord(t, gw); r.Result != billing.ResultCancelled || r.SIPCode != 487 {
+		t.Errorf("record = %+v", r)
+	}
+}
+
+func TestAgentToAgent(t *testing.T) {
+	gw := startGateway(t, gatewayTeam, "")
+	alice := registered(t, gw, "alice", "alice-pw-1", "127.0.0.1")
+	bob := registered(t, gw, "bob", "bob-pw-22", "127.0.0.1")
+	sess, err := alice.call(gw, "bob", "alice", &sipgo.DigestAuth{Username: "alice", Password: "alice-pw-1"})
+	if err != nil {
+		t.Fatalf("call: %v\n%s", err, gw.logs)
+	}
+	alice.rtp.send(t, 10)
+	bob.rtp.send(t, 10)
+	eventually(t, "RTP both ways", func() bool { return alice.rtp.received.Load() >= 5 && bob.rtp.received.Load() >= 5 })
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = sess.Bye(ctx)
+	eventually(t, "record closed", func() bool { return !lastRecord(t, gw).End.IsZero() })
+	if r := lastRecord(t, gw); r.Direction != billing.Internal || r.Result != billing.ResultAnswered || r.From != "alice" || r.To != "bob" {
+		t.Errorf("record = %+v", r)
+	}
+}
+
+func TestOutboundThroughTrunk(t *testing.T) {
+	carrier := newPhone(t, "127.0.0.2")
+	gw := startGateway(t, gatewayTeam, carrier.addr)
+	alice := registered(t, gw, "alice", "alice-pw-1", "127.0.0.1")
+	sess, err := alice.call(gw, "5125557777", "alice", &sipgo.DigestAuth{Username: "alice", Password: "alice-pw-1"})
+	if err != nil {
+		t.Fatalf("call: %v\n%s", err, gw.logs)
+	}
+	carrier.mu.Lock()
+	inv := carrier.dialogs[0].InviteRequest
+	carrier.mu.Unlock()
+	if inv.Recipient.User != "+15125557777" || inv.From().Address.User != "+15125550100" {
+		t.Errorf("carrier got INVITE for %q from %q; want +15125557777 from the buyer number", inv.Recipient.User, inv.From().Address.User)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = sess.Bye(ctx)
+	eventually(t, "record closed", func() bool { return !lastRecord(t, gw).End.IsZero() })
+	if r := lastRecord(t, gw); r.Direction != billing.Outbound || r.Result != billing.ResultAnswered || r.Dialed != "+15125550100" || r.Trunk != "" && r.Trunk != "carrier" {
+		t.Errorf("record = %+v", r)
+	}
+}
+
+func TestOutboundWithoutDialerAccess(t *testing.T) {
+	gw := startGateway(t, gatewayTeam, "")
+	bob := registered(t, gw, "bob", "bob-pw-22", "127.0.0.1")
+	_, err := bob.call(gw, "5125557777", "bob", &sipgo.DigestAuth{Username: "bob", Password: "bob-pw-22"})
+	if code := statusOf(t, err); code != 403 {
+		t.Fatalf("bob without dialer access got %d, want 403", code)
+	}
+}
