@@ -157,12 +157,16 @@ func qopList(q string) []string {
 	return []string{q}
 }
 
-// challenges returns the challenge header values: SHA-256 first, then MD5
-// for older phones (RFC 8760 2.4: in order of preference).
+// challenges returns the challenge header values, MD5 first, then
+// SHA-256. RFC 8760 2.4 lists challenges by preference and has a UAC use the
+// topmost one it supports, which would put SHA-256 first; but many phones
+// and test tools (SIPp among them) only ever read the first header and give
+// up if it is not MD5, so MD5 leads for compatibility and SHA-256 is there
+// for phones that pick the strongest offered.
 func (n *nonces) challenges(realm string, stale bool) []string {
 	nonce := n.issue()
 	out := make([]string, 0, 2)
-	for _, alg := range []string{"SHA-256", "MD5"} {
+	for _, alg := range []string{"MD5", "SHA-256"} {
 		c := digest.Challenge{Realm: realm, Nonce: nonce, Algorithm: alg, QOP: []string{"auth"}, Stale: stale}
 		out = append(out, c.String())
 	}

@@ -49,7 +49,7 @@ type gateway struct {
 	media *media.Engine
 }
 
-// startGateway runs a gateway whose trunk is everything from 127.0.0.1
+// startGateway runs a gateway whose trunk is everything from 127.0.0.2
 // ("trunk" also sends calls out to trunkProxy when it is set).
 func startGateway(t *testing.T, team string, trunkProxy string) *gateway {
 	t.Helper()

@@ -1,0 +1,92 @@
+package sip
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+
+	gosip "github.com/emiago/sipgo/sip"
+	"github.com/icholy/digest"
+)
+
+func TestDigestVerify(t *testing.T) {
+	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	n := newNonces(5*time.Minute, func() time.Time { return now })
+	known := passwordCredentials("alice", "teamline", "s3cret")
+	req := gosip.NewRequest(gosip.REGISTER, gosip.Uri{Scheme: "sip", Host: "gw.example"})
+	uri := "sip:gw.example"
+	answer := func(alg, password, nonce string) *digest.Credentials {
+		t.Helper()
+		c, err := digest.Digest(&digest.Challenge{Realm: "teamline", Nonce: nonce, Algorithm: alg, QOP: []string{"auth"}},
+			digest.Options{Method: "REGISTER", URI: uri, Username: "alice", Password: password, Count: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	fresh := n.issue()
+	tests := []struct {
+		name string
+		cred *digest.Credentials
+		want authResult
+	}{
+		{"MD5", answer("MD5", "s3cret", fresh), authOK},
+		{"SHA-256", answer("SHA-256", "s3cret", fresh), authOK},
+		{"no algorithm means MD5", answer("", "s3cret", fresh), authOK},
+		{"wrong password", answer("SHA-256", "guess", fresh), authFailed},
+		{"forged nonce", answer("MD5", "s3cret", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"), authFailed},
+		{"garbage nonce", answer("MD5", "s3cret", "!!"), authFailed},
+		{"unsupported algorithm", func() *digest.Credentials {
+			c := answer("MD5", "s3cret", fresh)
+			c.Algorithm = "SHA-512"
+			return c
+		}(), authFailed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := n.verify(req, tt.cred, known); got != tt.want {
+				t.Errorf("verify = %v, want %v", got, tt.want)
+			}
+		})
+	}
+	// The same right answer after the nonce lifetime is stale, not failed:
+	// the phone retries without asking its user (RFC 7616 3.3).
+	old := answer("SHA-256", "s3cret", fresh)
+	now = now.Add(6 * time.Minute)
+	if got := n.verify(req, old, known); got != authStale {
+		t.Errorf("old nonce: verify = %v, want stale", got)
+	}
+	// Nonces of another process (another key) are not ours.
+	other := newNonces(5*time.Minute, func() time.Time { return now })
+	if got := other.verify(req, answer("MD5", "s3cret", n.issue()), known); got != authFailed {
+		t.Errorf("foreign nonce: verify = %v, want failed", got)
+	}
+}
+
+func TestGuardBlocksAfterRepeatedFailures(t *testing.T) {
+	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	g := newGuard(3, time.Minute, 15*time.Minute, func() time.Time { return now })
+	a := sourceAddrOf("192.0.2.7")
+	if g.fail(a) || g.fail(a) {
+		t.Fatal("blocked before the third failure")
+	}
+	if !g.fail(a) || !g.blocked(a) {
+		t.Fatal("not blocked after the third failure")
+	}
+	if g.blocked(sourceAddrOf("192.0.2.8")) {
+		t.Fatal("another address is blocked")
+	}
+	now = now.Add(16 * time.Minute)
+	if g.blocked(a) {
+		t.Fatal("still blocked after the block duration")
+	}
+	// Failures spread wider than the window never block.
+	for range 5 {
+		now = now.Add(2 * time.Minute)
+		if g.fail(a) {
+			t.Fatal("blocked by failures outside one window")
+		}
+	}
+}
+
+func sourceAddrOf(s string) netip.Addr { return netip.MustParseAddr(s) }

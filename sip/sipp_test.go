@@ -1,0 +1,130 @@
+package sip_test
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/teamline/teamline/billing"
+)
+
+// sippRun is one SIPp process of a test.
+type sippRun struct {
+	name string
+	cmd  *exec.Cmd
+	out  bytes.Buffer
+	errs string // the -error_file
+	done chan error
+}
+
+// startSIPp starts SIPp bound to ip with the scenario files of
+// testdata/sipp (args may add -oocsf and the like), calling the gateway's
+// UDP address.
+func startSIPp(ctx context.Context, t *testing.T, gw *gateway, name, ip string, args ...string) *sippRun {
+	t.Helper()
+	bin, err := exec.LookPath("sipp")
+	if err != nil {
+		t.Fatal("sipp not found: install sip-tester (apt-get install sip-tester)")
+	}
+	dir := t.TempDir()
+	r := &sippRun{name: name, errs: filepath.Join(dir, name+"_errors.log"), done: make(chan error, 1)}
+	all := append([]string{
+		"-sf", filepath.Join("testdata", "sipp", name+".xml"),
+		"-i", ip, "-p", strconv.Itoa(freeUDPPort(t, ip)), "-mp", strconv.Itoa(freeUDPPort(t, ip)),
+		"-m", "1", "-timeout", "20s", "-timeout_error", "-nostdin",
+		"-trace_err", "-error_file", r.errs,
+		"-trace_msg", "-message_file", filepath.Join(dir, name+"_messages.log"),
+	}, args...)
+	all = append(all, gw.Addr("udp"))
+	r.cmd = exec.CommandContext(ctx, bin, all...)
+	r.cmd.Dir = "."
+	r.cmd.Stdout = &r.out
+	r.cmd.Stderr = &r.out
+	r.cmd.WaitDelay = time.Second
+	if err := r.cmd.Start(); err != nil {
+		t.Fatalf("sipp %s: %v", name, err)
+	}
+	go func() { r.done <- r.cmd.Wait() }()
+	t.Cleanup(func() {
+		if r.cmd.ProcessState == nil {
+			_ = r.cmd.Process.Kill()
+			<-r.done
+		}
+	})
+	return r
+}
+
+// wait waits for SIPp to exit and fails the test unless it exited 0.
+func (r *sippRun) wait(t *testing.T, gw *gateway) {
+	t.Helper()
+	if err := <-r.done; err != nil {
+		t.Fatalf("sipp %s: %v\n%s", r.name, err, r.report(gw))
+	}
+}
+
+// report is what SIPp logged, for a failure message.
+func (r *sippRun) report(gw *gateway) string {
+	errs, _ := os.ReadFile(r.errs)
+	msgs, _ := os.ReadFile(filepath.Join(filepath.Dir(r.errs), r.name+"_messages.log"))
+	return "--- sipp output:\n" + r.out.String() + "\n--- sipp errors:\n" + string(errs) +
+		"\n--- sipp messages:\n" + string(msgs) + "\n--- gateway log:\n" + gw.logs.String()
+}
+
+// freeUDPPort returns a UDP port that was free on ip a moment ago.
+func freeUDPPort(t *testing.T, ip string) int {
+	t.Helper()
+	c, err := net.ListenPacket("udp", net.JoinHostPort(ip, "0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	return c.LocalAddr().(*net.UDPAddr).Port
+}
+
+// TestSIPpInboundCall puts a real call through the gateway with SIPp at
+// both ends: alice's phone registers (digest authentication) and answers,
+// the carrier calls her personal number from the trunk's address and hangs
+// up after a second.
+func TestSIPpInboundCall(t *testing.T) {
+	gw := startGateway(t, gatewayTeam, "")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	agent := startSIPp(ctx, t, gw, "agent", "127.0.0.1",
+		"-oocsf", filepath.Join("testdata", "sipp", "agent_answer.xml"))
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		cs, err := gw.store.ListContacts(ctx, "alice", time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(cs) > 0 {
+			break
+		}
+		select {
+		case err := <-agent.done:
+			t.Fatalf("sipp agent exited before alice registered: %v\n%s", err, agent.report(gw))
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("alice did not register\n%s", agent.report(gw))
+		}
+	}
+
+	trunk := startSIPp(ctx, t, gw, "trunk", "127.0.0.2")
+	trunk.wait(t, gw)
+	agent.wait(t, gw)
+
+	eventually(t, "call record closed", func() bool { return !lastRecord(t, gw).End.IsZero() })
+	r := lastRecord(t, gw)
+	if r.Result != billing.ResultAnswered || r.Username != "alice" || r.Direction != billing.Inbound ||
+		r.Dialed != "+15125550110" || r.Trunk != "carrier" || r.SIPReason != "BYE from caller" {
+		t.Errorf("record = %+v", r)
+	}
+}
