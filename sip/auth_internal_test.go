@@ -67,8 +67,10 @@ func TestGuardBlocksAfterRepeatedFailures(t *testing.T) {
 	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
 	g := newGuard(3, time.Minute, 15*time.Minute, func() time.Time { return now })
 	a := sourceAddrOf("192.0.2.7")
-	if g.fail(a) || g.fail(a) {
-		t.Fatal("blocked before the third failure")
+	for i := range 2 {
+		if g.fail(a) {
+			t.Fatalf("blocked at failure %d of 3", i+1)
+		}
 	}
 	if !g.fail(a) || !g.blocked(a) {
 		t.Fatal("not blocked after the third failure")

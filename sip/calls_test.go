@@ -243,3 +243,19 @@ func TestOutboundWithoutDialerAccess(t *testing.T) {
 		t.Fatalf("bob without dialer access got %d, want 403", code)
 	}
 }
+
+var (
+	aliceAuth = &sipgo.DigestAuth{Username: "alice", Password: "alice-pw-1"}
+	authWrong = sipgo.DigestAuth{Username: "cloud-in", Password: "nope"}
+	authCloud = sipgo.DigestAuth{Username: "cloud-in", Password: "in-pw"}
+)
+
+// hangup sends BYE on sess.
+func hangup(t *testing.T, sess *sipgo.DialogClientSession) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := sess.Bye(ctx); err != nil {
+		t.Errorf("BYE: %v", err)
+	}
+}

@@ -63,7 +63,7 @@ func (c *call) ring(ctx context.Context, targets []*target, from caller, body []
 		}()
 	}
 	pending := len(targets)
-	best := ringOutcome{code: 480, reason: "Temporarily Unavailable"}
+	var best ringOutcome
 	for pending > 0 {
 		select {
 		case ev := <-events:
@@ -80,37 +80,48 @@ func (c *call) ring(ctx context.Context, targets []*target, from caller, body []
 			}
 			best.merge(ev)
 		case <-ctx.Done():
+			best.settle()
 			return best
 		}
 	}
+	best.settle()
 	return best
 }
 
 // merge keeps the most telling failure (RFC 3261 16.7 step 6, simplified):
-// a 6xx beats a busy, a busy beats other 4xx, which beat timeouts and 5xx.
+// a 6xx beats a busy, a busy beats other 4xx, which beat 5xx, which beat a
+// target that answered nothing at all (408).
 func (o *ringOutcome) merge(ev *forkEvent) {
+	code, reason := 408, "Request Timeout"
 	var dr *sipgo.ErrDialogResponse
-	if !errors.As(ev.err, &dr) {
-		if o.code == 480 && o.reason == "Temporarily Unavailable" {
-			o.code, o.reason = 408, "Request Timeout"
-		}
-		return
+	if errors.As(ev.err, &dr) {
+		code, reason = dr.Res.StatusCode, dr.Res.Reason
 	}
-	code, reason := dr.Res.StatusCode, dr.Res.Reason
-	rank := func(c int) int {
-		switch {
-		case c >= 600:
-			return 4
-		case c == 486:
-			return 3
-		case c >= 400 && c < 500 && c != 408:
-			return 2
-		default:
-			return 1
-		}
-	}
-	if rank(code) > rank(o.code) || (o.code == 408 && rank(code) >= 1) {
+	if o.code == 0 || failureRank(code) > failureRank(o.code) {
 		o.code, o.reason = code, reason
+	}
+}
+
+func failureRank(c int) int {
+	switch {
+	case c >= 600:
+		return 5
+	case c == 486:
+		return 4
+	case c >= 400 && c < 500 && c != 408:
+		return 3
+	case c >= 500:
+		return 2
+	default:
+		return 1
+	}
+}
+
+// settle gives a ringing that got no final answer at all (no targets) a
+// status.
+func (o *ringOutcome) settle() {
+	if o.code == 0 {
+		o.code, o.reason = 480, "Temporarily Unavailable"
 	}
 }
 

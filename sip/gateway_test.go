@@ -50,8 +50,19 @@ type gateway struct {
 }
 
 // startGateway runs a gateway whose trunk is everything from 127.0.0.2
-// ("trunk" also sends calls out to trunkProxy when it is set).
+// ("carrier" also sends calls out to trunkProxy when it is set).
 func startGateway(t *testing.T, team string, trunkProxy string) *gateway {
+	t.Helper()
+	trunk := sip.Trunk{Name: "carrier", Proxy: "127.0.0.1:9", Inbound: []netip.Prefix{netip.MustParsePrefix("127.0.0.2/32")}, Outbound: true}
+	if trunkProxy != "" {
+		trunk.Proxy = trunkProxy
+	}
+	return startGatewayWith(t, team, func(b *sip.Backend) { b.Trunks = []sip.Trunk{trunk} })
+}
+
+// startGatewayWith runs a gateway with the team applied and the backend
+// adjusted by tweak.
+func startGatewayWith(t *testing.T, team string, tweak func(*sip.Backend)) *gateway {
 	t.Helper()
 	st := storetest.Open(t, store.DriverSQLite)
 	phones, err := directory.NewPhones("US")
@@ -66,30 +77,32 @@ func startGateway(t *testing.T, team string, trunkProxy string) *gateway {
 	if _, err := dir.Apply(context.Background(), f, false); err != nil {
 		t.Fatal(err)
 	}
-	eng, err := media.NewEngine(slog.New(slog.DiscardHandler), media.Config{
+	mediaCfg := media.Config{
 		BindIP: netip.MustParseAddr("127.0.0.1"), PortMin: 31000, PortMax: 31999, Quarantine: 50 * time.Millisecond,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	trunk := sip.Trunk{Name: "carrier", Proxy: "127.0.0.1:9", Inbound: []netip.Prefix{netip.MustParsePrefix("127.0.0.2/32")}, Outbound: true}
-	if trunkProxy != "" {
-		trunk.Proxy = trunkProxy
 	}
 	b := sip.Backend{
 		Directory: dir, Phones: phones, Router: router.NewBasic(dir), Contacts: st, Records: st,
-		Media: eng, MediaIP: netip.MustParseAddr("127.0.0.1"), Node: "test-node",
-		Trunks: []sip.Trunk{trunk},
-		Calls:  sip.CallConfig{InviteTimeout: 2 * time.Second, DrainTimeout: 2 * time.Second},
+		MediaIP: netip.MustParseAddr("127.0.0.1"), Node: "test-node",
+		Calls: sip.CallConfig{InviteTimeout: 2 * time.Second, DrainTimeout: 2 * time.Second},
 	}
-	srv := startServer(t, sip.TelephonyFunc(dir.TelephonyEnabled), loopback, sip.WithBackend(b))
+	if tweak != nil {
+		tweak(&b)
+	}
+	if b.Media == nil {
+		if b.Media, err = media.NewEngine(slog.New(slog.DiscardHandler), mediaCfg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eng := b.Media
+	// Registered before the server's own cleanup, so it runs after the
+	// server has stopped: every call's ports must be back by then.
 	t.Cleanup(func() {
 		if n := eng.PortsInUse(); n != 0 {
-			// Ports are released when calls end; Run has returned.
 			t.Errorf("media ports still in use after the gateway stopped: %d", n)
 		}
 		_ = eng.Close()
 	})
+	srv := startServer(t, sip.TelephonyFunc(dir.TelephonyEnabled), loopback, sip.WithBackend(b))
 	return &gateway{testServer: srv, store: st, dir: dir, media: eng}
 }
 
@@ -107,6 +120,10 @@ type phone struct {
 	dialogs []*sipgo.DialogServerSession
 	byes    atomic.Int32
 	cancels atomic.Int32
+	// authorizations counts INVITEs that came with credentials.
+	authorizations atomic.Int32
+	// registers receives the REGISTERs the phone gets (as a carrier).
+	registers chan *gosip.Request
 	// cancelCall cancels the call being placed (CANCEL).
 	cancelCall context.CancelFunc
 }
@@ -158,6 +175,16 @@ func newPhone(t *testing.T, ip string) *phone {
 			return
 		}
 		switch p.answer.Load() {
+		case "unavailable":
+			_ = d.Respond(503, "Service Unavailable", nil)
+			return
+		case "challenge":
+			if req.GetHeader("Proxy-Authorization") == nil {
+				chal := gosip.NewHeader("Proxy-Authenticate", `Digest realm="carrier", nonce="abc123", algorithm=MD5`)
+				_ = d.Respond(407, "Proxy Authentication Required", nil, chal)
+				return
+			}
+			p.authorizations.Add(1)
 		case "busy":
 			_ = d.Respond(486, "Busy Here", nil)
 			return
@@ -181,6 +208,22 @@ func newPhone(t *testing.T, ip string) *phone {
 		for _, d := range p.dialogs {
 			_ = d.ReadAck(req, tx)
 		}
+	})
+	p.registers = make(chan *gosip.Request, 16)
+	srv.OnRegister(func(req *gosip.Request, tx gosip.ServerTransaction) {
+		if req.GetHeader("Authorization") == nil {
+			res := gosip.NewResponseFromRequest(req, 401, "Unauthorized", nil)
+			res.AppendHeader(gosip.NewHeader("WWW-Authenticate", `Digest realm="carrier", nonce="n1", algorithm=MD5, qop="auth"`))
+			_ = tx.Respond(res)
+			return
+		}
+		select {
+		case p.registers <- req:
+		default:
+		}
+		res := gosip.NewResponseFromRequest(req, 200, "OK", nil)
+		res.AppendHeader(gosip.NewHeader("Expires", "120"))
+		_ = tx.Respond(res)
 	})
 	srv.OnBye(func(req *gosip.Request, tx gosip.ServerTransaction) {
 		p.byes.Add(1)

@@ -11,13 +11,14 @@ import (
 // anywhere by this package: the caller registers Server.Collectors() on the
 // registry it serves at /metrics, so tests can run many servers.
 type metrics struct {
-	requests      *prometheus.CounterVec
-	registrations prometheus.Gauge
-	authFailures  *prometheus.CounterVec
-	authBlocks    prometheus.Counter
-	activeCalls   prometheus.Gauge
-	calls         *prometheus.CounterVec
-	setup         prometheus.Histogram
+	requests        *prometheus.CounterVec
+	registrations   prometheus.Gauge
+	authFailures    *prometheus.CounterVec
+	authBlocks      prometheus.Counter
+	activeCalls     prometheus.Gauge
+	calls           *prometheus.CounterVec
+	setup           prometheus.Histogram
+	trunkRegistered *prometheus.GaugeVec
 }
 
 func newMetrics() *metrics {
@@ -51,6 +52,10 @@ func newMetrics() *metrics {
 			Help:    "Time from the caller's INVITE to the answer the gateway relays, for answered calls.",
 			Buckets: []float64{0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 8, 13, 21, 34, 60},
 		}),
+		trunkRegistered: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "teamline_trunk_registered",
+			Help: "1 while the gateway is registered with the trunk's carrier (trunks with register: true).",
+		}, []string{"trunk"}),
 	}
 }
 
@@ -85,7 +90,8 @@ func methodLabel(m gosip.RequestMethod) string {
 //	teamline_calls_active                         gauge
 //	teamline_calls_total{direction,result}        counter
 //	teamline_call_setup_seconds                   histogram
+//	teamline_trunk_registered{trunk}              gauge
 func (s *Server) Collectors() []prometheus.Collector {
 	m := s.metrics
-	return []prometheus.Collector{m.requests, m.registrations, m.authFailures, m.authBlocks, m.activeCalls, m.calls, m.setup}
+	return []prometheus.Collector{m.requests, m.registrations, m.authFailures, m.authBlocks, m.activeCalls, m.calls, m.setup, m.trunkRegistered}
 }

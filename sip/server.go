@@ -205,6 +205,9 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	runErr := s.awaitServing(parent, bound, errc)
 	if runErr == nil && parent.Err() == nil {
+		if s.opts.backend != nil {
+			s.registerTrunks(ctx, wgBackground.Go)
+		}
 		close(s.ready)
 		select {
 		case <-parent.Done():

@@ -1,0 +1,143 @@
+package sip_test
+
+import (
+	"context"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	gosip "github.com/emiago/sipgo/sip"
+
+	"github.com/teamline/teamline/billing"
+	"github.com/teamline/teamline/sip"
+)
+
+func TestTrunkRegistersWithCarrier(t *testing.T) {
+	carrier := newPhone(t, "127.0.0.2")
+	gw := startGatewayWith(t, gatewayTeam, func(b *sip.Backend) {
+		b.Trunks = []sip.Trunk{{Name: "carrier", Proxy: carrier.addr, Username: "acct42", Password: "trunk-pw",
+			Register: true, RegisterExpires: 10 * time.Minute, Outbound: true}}
+	})
+	var req *gosip.Request
+	select {
+	case req = <-carrier.registers:
+	case <-time.After(5 * time.Second):
+		t.Fatalf("no authenticated REGISTER reached the carrier\n%s", gw.logs)
+	}
+	auth := req.GetHeader("Authorization").Value()
+	if !strings.Contains(auth, `username="acct42"`) || strings.Contains(auth, "trunk-pw") {
+		t.Errorf("Authorization = %q", auth)
+	}
+	if e := req.GetHeader("Expires"); e == nil || e.Value() != "600" {
+		t.Errorf("Expires = %v, want 600", e)
+	}
+	if to := req.To(); to == nil || to.Address.User != "acct42" {
+		t.Errorf("To = %v", to)
+	}
+	// Stopping the gateway removes the binding.
+	eventually(t, "registration confirmed", func() bool { return strings.Contains(gw.logs.String(), "trunk registered") })
+	if err := gw.stop(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case req = <-carrier.registers:
+		if e := req.GetHeader("Expires"); e == nil || e.Value() != "0" {
+			t.Errorf("REGISTER at shutdown has Expires %v, want 0", e)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatalf("no un-REGISTER at shutdown\n%s", gw.logs)
+	}
+}
+
+func TestOutboundFailoverAndCarrierAuth(t *testing.T) {
+	down := newPhone(t, "127.0.0.2")
+	down.answer.Store("unavailable")
+	busyCarrier := newPhone(t, "127.0.0.2")
+	up := newPhone(t, "127.0.0.2")
+	up.answer.Store("challenge")
+	gw := startGatewayWith(t, gatewayTeam, func(b *sip.Backend) {
+		b.Trunks = []sip.Trunk{
+			{Name: "down", Proxy: down.addr, Outbound: true},
+			{Name: "up", Proxy: up.addr, Username: "acct", Password: "pw", Outbound: true},
+			{Name: "never", Proxy: busyCarrier.addr, Outbound: true},
+		}
+	})
+	alice := registered(t, gw, "alice", "alice-pw-1", "127.0.0.1")
+	sess, err := alice.call(gw, "+15125557777", "alice", aliceAuth)
+	if err != nil {
+		t.Fatalf("call: %v\n%s", err, gw.logs)
+	}
+	if down.invites.Load() != 1 || up.authorizations.Load() != 1 || busyCarrier.invites.Load() != 0 {
+		t.Errorf("INVITEs: down %d, up (with credentials) %d, third %d; want 1, 1, 0",
+			down.invites.Load(), up.authorizations.Load(), busyCarrier.invites.Load())
+	}
+	hangup(t, sess)
+	eventually(t, "record closed", func() bool { return !lastRecord(t, gw).End.IsZero() })
+	if r := lastRecord(t, gw); r.Result != billing.ResultAnswered {
+		t.Errorf("record = %+v", r)
+	}
+}
+
+func TestOutboundNoFailoverOnBusy(t *testing.T) {
+	busy := newPhone(t, "127.0.0.2")
+	busy.answer.Store("busy")
+	second := newPhone(t, "127.0.0.2")
+	gw := startGatewayWith(t, gatewayTeam, func(b *sip.Backend) {
+		b.Trunks = []sip.Trunk{{Name: "a", Proxy: busy.addr, Outbound: true}, {Name: "b", Proxy: second.addr, Outbound: true}}
+	})
+	alice := registered(t, gw, "alice", "alice-pw-1", "127.0.0.1")
+	_, err := alice.call(gw, "+15125557777", "alice", aliceAuth)
+	if code := statusOf(t, err); code != 486 {
+		t.Fatalf("got %d, want 486", code)
+	}
+	if second.invites.Load() != 0 {
+		t.Error("a busy callee was retried through the next trunk")
+	}
+}
+
+func TestTrunkInboundByCredentials(t *testing.T) {
+	gw := startGatewayWith(t, gatewayTeam, func(b *sip.Backend) {
+		b.Trunks = []sip.Trunk{{Name: "cloud", Proxy: "127.0.0.1:9", InboundUsername: "cloud-in", InboundPassword: "in-pw"}}
+	})
+	alice := registered(t, gw, "alice", "alice-pw-1", "127.0.0.1")
+	carrier := newPhone(t, "127.0.0.3")
+	if _, err := carrier.call(gw, "+15125550110", "+17375559999", nil); statusOf(t, err) != 407 {
+		t.Fatal("an unauthenticated INVITE from an unknown address was not challenged")
+	}
+	if _, err := carrier.call(gw, "+15125550110", "+17375559999", &authWrong); statusOf(t, err) != 403 {
+		t.Fatal("wrong trunk credentials were not refused")
+	}
+	sess, err := carrier.call(gw, "+15125550110", "+17375559999", &authCloud)
+	if err != nil {
+		t.Fatalf("call with trunk credentials: %v\n%s", err, gw.logs)
+	}
+	if alice.invites.Load() != 1 {
+		t.Errorf("alice's phone got %d INVITEs", alice.invites.Load())
+	}
+	hangup(t, sess)
+	eventually(t, "record closed", func() bool { return !lastRecord(t, gw).End.IsZero() })
+	if r := lastRecord(t, gw); r.Trunk != "cloud" || r.Direction != billing.Inbound {
+		t.Errorf("record = %+v", r)
+	}
+}
+
+func TestUnknownSourceRejectedOrDropped(t *testing.T) {
+	for _, drop := range []bool{false, true} {
+		gw := startGatewayWith(t, gatewayTeam, func(b *sip.Backend) {
+			b.Trunks = []sip.Trunk{{Name: "c", Proxy: "127.0.0.1:9", Inbound: []netip.Prefix{netip.MustParsePrefix("127.0.0.2/32")}}}
+			b.Registrar.DropUnknown = drop
+		})
+		scanner := newPhone(t, "127.0.0.4")
+		req := newInvite(t, "udp", gw.Addr("udp"))
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		res, err := scanner.client.Do(ctx, req)
+		cancel()
+		switch {
+		case drop && err == nil:
+			t.Errorf("drop: got %d, want no answer", res.StatusCode)
+		case !drop && (err != nil || res.StatusCode != 403):
+			t.Errorf("reject: got %v %v, want 403", res, err)
+		}
+	}
+}
