@@ -52,7 +52,8 @@ func newEnv(t testing.TB, driver string) *env {
 	svc := directory.NewService(st, phones)
 	e := &env{t: t, st: st, svc: svc, logs: &testlog.Buffer{}, reg: prometheus.NewRegistry(), users: map[string]int64{}}
 	log := slog.New(slog.NewJSONHandler(e.logs, nil))
-	srv := api.New(svc, api.WithLogger(log), api.WithRegisterer(e.reg), api.WithGatherer(e.reg), api.WithVersion("test"))
+	srv := api.New(svc, api.WithLogger(log), api.WithRegisterer(e.reg), api.WithGatherer(e.reg), api.WithVersion("test"),
+		api.WithCallRecords(st), api.WithContacts(st))
 	e.srv = httptest.NewServer(srv.Handler())
 	t.Cleanup(e.srv.Close)
 	e.boss = e.addUser("boss", directory.RolePrimaryManager)

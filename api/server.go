@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/teamline/teamline/billing"
 	"github.com/teamline/teamline/directory"
 )
 
@@ -16,17 +17,20 @@ import (
 // otherwise.
 const DefaultMaxBodyBytes int64 = 1 << 20
 
-// Server serves the HTTP API over a directory service.
+// Server serves the HTTP API over a directory service, and the call
+// records and registrations when given them.
 type Server struct {
-	svc      *directory.Service
-	log      *slog.Logger
-	maxBody  int64
-	gatherer prometheus.Gatherer
-	reg      prometheus.Registerer
-	version  string
-	timeout  time.Duration
-	metrics  *metrics
-	mux      *http.ServeMux
+	svc         *directory.Service
+	callRecords billing.CallRecords // nil: /api/v1/calls answers 404
+	contacts    directory.Contacts  // nil: /api/v1/users/{id}/registrations answers 404
+	log         *slog.Logger
+	maxBody     int64
+	gatherer    prometheus.Gatherer
+	reg         prometheus.Registerer
+	version     string
+	timeout     time.Duration
+	metrics     *metrics
+	mux         *http.ServeMux
 }
 
 // Option configures a Server.
@@ -53,6 +57,15 @@ const DefaultRequestTimeout = 30 * time.Second
 // its context ends then, so a hung database costs a 503, not a goroutine
 // and a connection held forever.
 func WithRequestTimeout(d time.Duration) Option { return func(s *Server) { s.timeout = d } }
+
+// WithCallRecords serves the call records (GET /api/v1/calls) from cr;
+// without it those endpoints answer 404 "not enabled".
+func WithCallRecords(cr billing.CallRecords) Option { return func(s *Server) { s.callRecords = cr } }
+
+// WithContacts serves the users' current registrations (GET
+// /api/v1/users/{id}/registrations) from c; without it that endpoint
+// answers 404 "not enabled".
+func WithContacts(c directory.Contacts) Option { return func(s *Server) { s.contacts = c } }
 
 // WithVersion sets the version /healthz reports.
 func WithVersion(v string) Option { return func(s *Server) { s.version = v } }
@@ -98,6 +111,8 @@ func (s *Server) routes() {
 	s.rules()
 	s.settings()
 	s.tokens()
+	s.calls()
+	s.registrations()
 }
 
 // apiFunc is an API handler; a returned error becomes a problem document.
