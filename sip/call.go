@@ -2,6 +2,7 @@ package sip
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -35,7 +36,13 @@ type call struct {
 	once   sync.Once
 	// active: answered and bridged; in-dialog requests are relayed.
 	active bool
+	// stopRinging ends the ringing of a call that is not answered yet
+	// (the gateway is stopping).
+	stopRinging context.CancelCauseFunc
 }
+
+// errGatewayStopping is why ringing stops when the drain timeout passes.
+var errGatewayStopping = errors.New("gateway stopping")
 
 // end hangs the call up once: BYE to the legs that did not end it
 // themselves, media released, record closed. by is the side whose BYE
@@ -159,4 +166,10 @@ func (c *call) remoteTarget(side int) (gosip.Uri, error) {
 		return gosip.Uri{}, fmt.Errorf("sip: no remote target for leg %d", side)
 	}
 	return *h.Address.Clone(), nil
+}
+
+func (c *call) ringingStopper() context.CancelCauseFunc {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.stopRinging
 }

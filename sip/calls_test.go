@@ -11,6 +11,7 @@ import (
 
 	"github.com/teamline/teamline/billing"
 	"github.com/teamline/teamline/directory"
+	"github.com/teamline/teamline/media"
 )
 
 // statusOf is the SIP status of a failed call attempt.
@@ -257,5 +258,59 @@ func hangup(t *testing.T, sess *sipgo.DialogClientSession) {
 	defer cancel()
 	if err := sess.Bye(ctx); err != nil {
 		t.Errorf("BYE: %v", err)
+	}
+}
+
+func TestHoldResumeAndDTMFInfo(t *testing.T) {
+	gw := startGateway(t, gatewayTeam, "")
+	alice := registered(t, gw, "alice", "alice-pw-1", "127.0.0.1")
+	trunk := newPhone(t, "127.0.0.2")
+	sess, err := trunk.call(gw, "+15125550110", "+17375559999", nil)
+	if err != nil {
+		t.Fatalf("call: %v", err)
+	}
+	hold := strings.Replace(trunk.rtp.sdp(), "a=sendrecv", "a=sendonly", 1)
+	res := inDialog(t, sess, "INVITE", "application/sdp", hold)
+	if res.StatusCode != 200 {
+		t.Fatalf("hold re-INVITE: %d %s", res.StatusCode, res.Reason)
+	}
+	if d, err := media.ParseSDP(res.Body()); err != nil || d.Direction != media.Recvonly {
+		t.Errorf("hold answer direction = %v (%v), want recvonly", d.Direction, err)
+	}
+	res = inDialog(t, sess, "INFO", "application/dtmf-relay", "Signal=5\r\nDuration=160\r\n")
+	if res.StatusCode != 200 {
+		t.Fatalf("INFO: %d", res.StatusCode)
+	}
+	if res := inDialog(t, sess, "INVITE", "application/sdp", trunk.rtp.sdp()); res.StatusCode != 200 {
+		t.Fatalf("resume re-INVITE: %d", res.StatusCode)
+	}
+	alice.mu.Lock()
+	holds, infos := alice.holds, alice.infos
+	alice.mu.Unlock()
+	if len(holds) != 2 || holds[0] != media.Sendonly || holds[1] != media.Sendrecv {
+		t.Errorf("alice's phone saw re-INVITEs with directions %v, want [sendonly sendrecv]", holds)
+	}
+	if len(infos) != 1 || !strings.Contains(infos[0], "Signal=5") {
+		t.Errorf("alice's phone got INFO bodies %q", infos)
+	}
+	// Media still flows after resume.
+	trunk.rtp.send(t, 10)
+	eventually(t, "RTP after resume", func() bool { return alice.rtp.received.Load() >= 5 })
+	hangup(t, sess)
+}
+
+func TestNoAnswer(t *testing.T) {
+	gw := startGateway(t, gatewayTeam, "")
+	alice := registered(t, gw, "alice", "alice-pw-1", "127.0.0.1")
+	alice.answer.Store("ignore")
+	trunk := newPhone(t, "127.0.0.2")
+	_, err := trunk.call(gw, "+15125550110", "+17375559999", nil)
+	if code := statusOf(t, err); code != 480 {
+		t.Fatalf("no answer: caller got %d, want 480", code)
+	}
+	eventually(t, "CANCEL to the ringing phone", func() bool { return alice.cancels.Load() == 1 })
+	eventually(t, "record closed", func() bool { return !lastRecord(t, gw).End.IsZero() })
+	if r := lastRecord(t, gw); r.Result != billing.ResultNoAnswer || r.SIPCode != 480 {
+		t.Errorf("record = %+v", r)
 	}
 }

@@ -28,8 +28,11 @@ func (s *Server) drainCalls() {
 		c.mu.Lock()
 		active := c.active
 		c.mu.Unlock()
+		// A call still ringing is given up: its caller gets 503.
 		if active {
 			c.end(-1, billing.ResultAnswered, 200, "gateway stopped")
+		} else if stop := c.ringingStopper(); stop != nil {
+			stop(errGatewayStopping)
 		}
 	}
 	s.calls.wg.Wait()

@@ -9,3 +9,10 @@ func SetStreamLimits(idle, write time.Duration, conns int) (restore func()) {
 	streamIdleTimeout, streamWriteTimeout, maxStreamConns = idle, write, conns
 	return func() { streamIdleTimeout, streamWriteTimeout, maxStreamConns = oi, ow, oc }
 }
+
+// SetMinute shortens the unit of max_call_minutes for a test.
+func SetMinute(t interface{ Cleanup(func()) }, d time.Duration) {
+	old := minute
+	minute = d
+	t.Cleanup(func() { minute = old })
+}

@@ -127,15 +127,23 @@ func (o *ringOutcome) settle() {
 
 // fork rings one target until it answers, fails or ctx is done.
 func (c *call) fork(ctx context.Context, t *target, req *gosip.Request, events chan<- *forkEvent) {
+	// Once ringing is over nobody reads events: a late report is dropped
+	// (a late answer is hung up below).
+	send := func(ev *forkEvent) {
+		select {
+		case events <- ev:
+		case <-ctx.Done():
+		}
+	}
 	ua := c.s.dialogUA(t.transport)
 	if ua == nil {
-		events <- &forkEvent{t: t, err: errors.New("sip: no listener for transport " + t.transport), done: true}
+		send(&forkEvent{t: t, err: errors.New("sip: no listener for transport " + t.transport), done: true})
 		return
 	}
 	b := c.s.opts.backend
 	sess, err := ua.WriteInvite(ctx, req)
 	if err != nil {
-		events <- &forkEvent{t: t, err: err, done: true}
+		send(&forkEvent{t: t, err: err, done: true})
 		return
 	}
 	// The invite timeout applies until the first response: a target that
@@ -143,25 +151,32 @@ func (c *call) fork(ctx context.Context, t *target, req *gosip.Request, events c
 	// that rings may ring on.
 	//
 	// A CANCEL may only be sent once a provisional response arrived (RFC
-	// 3261 9.1); before that, giving up means just forgetting the
-	// transaction, which sipgo does when the cause is its force error.
-	var responded atomic.Bool
+	// 3261 9.1). When ringing ends before this target answered anything,
+	// the CANCEL waits for its first response; a target that answers
+	// nothing within the invite timeout is given up without one (sipgo
+	// forgets the transaction when the cause is its force error).
+	var responded, ringEnded atomic.Bool
 	wctx, cancel := context.WithCancelCause(context.Background())
-	giveUp := func() {
-		if responded.Load() {
-			cancel(context.Canceled)
-		} else {
+	timer := time.AfterFunc(b.Calls.InviteTimeout, func() {
+		if !responded.Load() {
 			cancel(sipgo.WaitAnswerForceCancelErr)
 		}
-	}
-	timer := time.AfterFunc(b.Calls.InviteTimeout, giveUp)
-	stop := context.AfterFunc(ctx, giveUp)
+	})
+	stop := context.AfterFunc(ctx, func() {
+		ringEnded.Store(true)
+		if responded.Load() {
+			cancel(context.Canceled)
+		}
+	})
 	defer stop()
 	opts := sipgo.AnswerOptions{OnResponse: func(res *gosip.Response) error {
 		timer.Stop()
 		responded.Store(true)
+		if ringEnded.Load() {
+			cancel(context.Canceled)
+		}
 		if res.IsProvisional() && res.StatusCode != 100 {
-			events <- &forkEvent{t: t, sess: sess, res: res}
+			send(&forkEvent{t: t, sess: sess, res: res})
 		}
 		return nil
 	}}
@@ -173,7 +188,7 @@ func (c *call) fork(ctx context.Context, t *target, req *gosip.Request, events c
 	cancel(nil)
 	if werr != nil {
 		_ = sess.Close()
-		events <- &forkEvent{t: t, sess: sess, err: werr, done: true}
+		send(&forkEvent{t: t, sess: sess, err: werr, done: true})
 		return
 	}
 	// Answered: if another fork won meanwhile (ctx done), this one is
@@ -186,8 +201,8 @@ func (c *call) fork(ctx context.Context, t *target, req *gosip.Request, events c
 	if ctx.Err() != nil {
 		_ = sess.Bye(actx)
 		_ = sess.Close()
-		events <- &forkEvent{t: t, sess: sess, err: context.Canceled, done: true}
+		send(&forkEvent{t: t, sess: sess, err: context.Canceled, done: true})
 		return
 	}
-	events <- &forkEvent{t: t, sess: sess, res: sess.InviteResponse, done: true}
+	send(&forkEvent{t: t, sess: sess, res: sess.InviteResponse, done: true})
 }

@@ -53,7 +53,7 @@ type gateway struct {
 // ("carrier" also sends calls out to trunkProxy when it is set).
 func startGateway(t *testing.T, team string, trunkProxy string) *gateway {
 	t.Helper()
-	trunk := sip.Trunk{Name: "carrier", Proxy: "127.0.0.1:9", Inbound: []netip.Prefix{netip.MustParsePrefix("127.0.0.2/32")}, Outbound: true}
+	trunk := sip.Trunk{Name: "carrier", Proxy: "127.0.0.1:9", Inbound: trunkSource, Outbound: true}
 	if trunkProxy != "" {
 		trunk.Proxy = trunkProxy
 	}
@@ -103,6 +103,11 @@ func startGatewayWith(t *testing.T, team string, tweak func(*sip.Backend)) *gate
 		_ = eng.Close()
 	})
 	srv := startServer(t, sip.TelephonyFunc(dir.TelephonyEnabled), loopback, sip.WithBackend(b))
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("gateway log:\n%s", srv.logs)
+		}
+	})
 	return &gateway{testServer: srv, store: st, dir: dir, media: eng}
 }
 
@@ -122,6 +127,10 @@ type phone struct {
 	cancels atomic.Int32
 	// authorizations counts INVITEs that came with credentials.
 	authorizations atomic.Int32
+	// holds lists the direction of each re-INVITE the phone answered;
+	// infos the bodies of INFO requests it got.
+	holds []media.Direction
+	infos []string
 	// registers receives the REGISTERs the phone gets (as a carrier).
 	registers chan *gosip.Request
 	// cancelCall cancels the call being placed (CANCEL).
@@ -169,6 +178,10 @@ func newPhone(t *testing.T, ip string) *phone {
 	contact := gosip.ContactHeader{Address: gosip.Uri{Scheme: "sip", User: "phone", Host: host, Port: portN}}
 	dua := &sipgo.DialogUA{Client: p.client, ContactHDR: contact}
 	srv.OnInvite(func(req *gosip.Request, tx gosip.ServerTransaction) {
+		if to := req.To(); to != nil && to.Params.Has("tag") {
+			p.reinvite(req, tx)
+			return
+		}
 		p.invites.Add(1)
 		d, err := dua.ReadInvite(req, tx)
 		if err != nil {
@@ -224,6 +237,12 @@ func newPhone(t *testing.T, ip string) *phone {
 		res := gosip.NewResponseFromRequest(req, 200, "OK", nil)
 		res.AppendHeader(gosip.NewHeader("Expires", "120"))
 		_ = tx.Respond(res)
+	})
+	srv.OnInfo(func(req *gosip.Request, tx gosip.ServerTransaction) {
+		p.mu.Lock()
+		p.infos = append(p.infos, string(req.Body()))
+		p.mu.Unlock()
+		_ = tx.Respond(gosip.NewResponseFromRequest(req, 200, "OK", nil))
 	})
 	srv.OnBye(func(req *gosip.Request, tx gosip.ServerTransaction) {
 		p.byes.Add(1)
@@ -432,4 +451,70 @@ type readSignal struct {
 func (r readSignal) ReadFrom(b []byte) (int, net.Addr, error) {
 	r.signal()
 	return r.PacketConn.ReadFrom(b)
+}
+
+// reinvite answers a re-INVITE: the answer mirrors the offered direction
+// (RFC 3264 6.1).
+func (p *phone) reinvite(req *gosip.Request, tx gosip.ServerTransaction) {
+	d, err := media.ParseSDP(req.Body())
+	if err != nil {
+		_ = tx.Respond(gosip.NewResponseFromRequest(req, 488, "Not Acceptable Here", nil))
+		return
+	}
+	p.mu.Lock()
+	p.holds = append(p.holds, d.Direction)
+	p.mu.Unlock()
+	dir := "sendrecv"
+	switch d.Direction {
+	case media.Sendonly:
+		dir = "recvonly"
+	case media.Inactive:
+		dir = "inactive"
+	}
+	body := strings.Replace(p.rtp.sdp(), "a=sendrecv", "a="+dir, 1)
+	res := gosip.NewResponseFromRequest(req, 200, "OK", []byte(body))
+	res.AppendHeader(gosip.NewHeader("Content-Type", "application/sdp"))
+	_ = tx.Respond(res)
+}
+
+// inDialog sends a request of method with body within sess and returns
+// the final response.
+func inDialog(t *testing.T, sess *sipgo.DialogClientSession, method gosip.RequestMethod, contentType, body string) *gosip.Response {
+	t.Helper()
+	req := gosip.NewRequest(method, sess.InviteResponse.Contact().Address)
+	if body != "" {
+		req.AppendHeader(gosip.NewHeader("Content-Type", contentType))
+		req.SetBody([]byte(body))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	res, err := sess.Do(ctx, req)
+	if err != nil {
+		t.Fatalf("%s: %v", method, err)
+	}
+	if method == gosip.INVITE && res.IsSuccess() {
+		ack := gosip.NewRequest(gosip.ACK, req.Recipient)
+		if err := sess.WriteRequest(ack); err != nil {
+			t.Fatalf("ACK: %v", err)
+		}
+	}
+	return res
+}
+
+// trunkSource is where the test carrier's calls come from.
+var trunkSource = []netip.Prefix{netip.MustParsePrefix("127.0.0.2/32")}
+
+// invite sends one INVITE to number@gw and returns the final response (nil
+// if none came).
+func (p *phone) invite(t *testing.T, gw *gateway, number string) *gosip.Response {
+	t.Helper()
+	req := newInvite(t, "udp", gw.Addr("udp"))
+	req.Recipient.User = number
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	res, err := p.client.Do(ctx, req)
+	if err != nil {
+		return nil
+	}
+	return res
 }

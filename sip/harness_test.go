@@ -69,8 +69,8 @@ func startServer(t *testing.T, tel sip.Telephony, listeners []sip.Listener, opts
 		select {
 		case err := <-done:
 			return err
-		case <-time.After(10 * time.Second):
-			t.Fatal("Run did not return 10s after cancel")
+		case <-time.After(30 * time.Second):
+			t.Fatal("Run did not return 30s after cancel")
 			return nil
 		}
 	})

@@ -71,14 +71,19 @@ func (s *Server) runCall(ctx context.Context, c *call, plan *callPlan, req *gosi
 			ringFor = time.Duration(settings.RingTimeoutSeconds) * time.Second
 		}
 		if settings.MaxCallMinutes > 0 {
-			maxDuration = time.Duration(settings.MaxCallMinutes) * time.Minute
+			maxDuration = time.Duration(settings.MaxCallMinutes) * minute
 		}
 	}
 
 	// The caller cancelling (CANCEL: sipgo answers it and 487s the INVITE)
 	// ends the dialog's context.
 	cancelled := dtx.Context()
-	ringCtx, stopRing := context.WithTimeout(cancelled, ringFor)
+	stoppable, stop := context.WithCancelCause(cancelled)
+	defer stop(nil)
+	c.mu.Lock()
+	c.stopRinging = stop
+	c.mu.Unlock()
+	ringCtx, stopRing := context.WithTimeout(stoppable, ringFor)
 	defer stopRing()
 
 	var early *forkEvent
@@ -101,6 +106,8 @@ func (s *Server) runCall(ctx context.Context, c *call, plan *callPlan, req *gosi
 	switch {
 	case out.winner != nil:
 		s.answerA(c, dtx, out.winner, maxDuration)
+	case errors.Is(context.Cause(stoppable), errGatewayStopping):
+		s.failA(c, 503, "Service Unavailable", billing.ResultFailed, "gateway stopped")
 	case cancelled.Err() != nil:
 		// sipgo has answered 487 to the caller already.
 		c.finish(billing.ResultCancelled, 487, "cancelled by caller")
@@ -124,6 +131,9 @@ func (s *Server) runCall(ctx context.Context, c *call, plan *callPlan, req *gosi
 		s.failA(c, out.code, out.reason, result, out.reason)
 	}
 }
+
+// minute is the unit of the maximum call duration setting; tests shorten it.
+var minute = time.Minute
 
 // failsOver: trunk failures worth another trunk are server errors and
 // timeouts, never a callee's answer like busy, declined or not found.

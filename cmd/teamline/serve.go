@@ -61,6 +61,7 @@ func (a *app) serve(ctx context.Context) error {
 		api.WithGatherer(reg),
 		api.WithRegisterer(reg),
 		api.WithVersion(v),
+		api.WithCallRecords(a.store), api.WithContacts(a.store),
 		api.WithRequestTimeout(time.Duration(a.cfg.HTTP.WriteTimeout)),
 	).Handler()
 	ln, err := net.Listen("tcp", a.cfg.HTTP.Listen)
