@@ -257,7 +257,8 @@ func TestFirstStartWritesAdminToken(t *testing.T) {
 	}
 	metrics.ReadFrom(resp.Body)
 	resp.Body.Close()
-	for _, want := range []string{"teamline_build_info{", "go_goroutines", "go_sql_open_connections{db_name=\"sqlite\"}", "teamline_http_requests_total", "teamline_sip_requests_total"} {
+	for _, want := range []string{"teamline_build_info{", "go_goroutines", "go_sql_open_connections{db_name=\"sqlite\"}", "teamline_http_requests_total", "teamline_sip_requests_total",
+		"teamline_calls_active", "teamline_sip_registrations", "teamline_rtp_ports_in_use", "teamline_call_setup_seconds_bucket"} {
 		if !strings.Contains(metrics.String(), want) {
 			t.Errorf("/metrics lacks %s", want)
 		}
