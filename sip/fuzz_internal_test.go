@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	gosip "github.com/emiago/sipgo/sip"
 )
@@ -61,6 +62,47 @@ func FuzzWarning(f *testing.F) {
 			case c == '"':
 				t.Fatalf("unescaped quote in %q", w)
 			}
+		}
+	})
+}
+
+// FuzzParseExpires: Expires values come from phones; any input gives a
+// duration within 32 bits of seconds or an error, never a panic.
+func FuzzParseExpires(f *testing.F) {
+	for _, s := range []string{"3600", "0", " 60 ", "-1", "4294967296", "1e3", "", "60;x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		d, err := parseExpires(v)
+		if err == nil && (d < 0 || d > 4294967295*time.Second) {
+			t.Fatalf("parseExpires(%q) = %v", v, d)
+		}
+	})
+}
+
+// FuzzDigestCredentials: whatever a peer puts in Authorization, parsing
+// and checking it never panics and never authenticates without the
+// password.
+func FuzzDigestCredentials(f *testing.F) {
+	for _, s := range []string{
+		`Digest username="alice", realm="teamline", nonce="x", uri="sip:gw", response="0123", algorithm=MD5, qop=auth, nc=00000001, cnonce="c"`,
+		`Digest username="alice", realm="teamline", nonce="AAAA", uri="sip:gw", response="", algorithm=SHA-256`,
+		`Digest realm="teamline"`, `Basic YWxpY2U6cHc=`, `Digest ,,,,`, `Digest username="\"", realm="teamline"`,
+	} {
+		f.Add(s)
+	}
+	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	n := newNonces(time.Minute, func() time.Time { return now })
+	known := passwordCredentials("alice", "teamline", "secret")
+	f.Fuzz(func(t *testing.T, value string) {
+		req := gosip.NewRequest(gosip.REGISTER, gosip.Uri{Scheme: "sip", Host: "gw"})
+		req.AppendHeader(gosip.NewHeader("Authorization", value))
+		cred := digestCredentials(req, "teamline")
+		if cred == nil {
+			return
+		}
+		if r := n.verify(req, cred, known); r == authOK || r == authStale {
+			t.Fatalf("credentials %q accepted without the password", value)
 		}
 	})
 }

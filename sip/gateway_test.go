@@ -508,8 +508,15 @@ var trunkSource = []netip.Prefix{netip.MustParsePrefix("127.0.0.2/32")}
 // if none came).
 func (p *phone) invite(t *testing.T, gw *gateway, number string) *gosip.Response {
 	t.Helper()
+	return p.inviteWithBody(t, gw, number, offer)
+}
+
+// inviteWithBody is invite with the given SDP body.
+func (p *phone) inviteWithBody(t *testing.T, gw *gateway, number, body string) *gosip.Response {
+	t.Helper()
 	req := newInvite(t, "udp", gw.Addr("udp"))
 	req.Recipient.User = number
+	req.SetBody([]byte(body))
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	res, err := p.client.Do(ctx, req)

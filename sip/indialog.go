@@ -30,7 +30,14 @@ func (s *Server) serveInDialog(log *slog.Logger, req *gosip.Request, tx gosip.Se
 	defer cancel()
 	switch req.Method {
 	case gosip.BYE:
-		s.respond(ctx, log, req, tx, nil)
+		// The session answers the BYE itself and marks its dialog ended,
+		// which also stops retransmitting a 2xx whose ACK never came.
+		if err := c.readBye(side, req, tx); err != nil {
+			s.respond(ctx, log, req, tx, nil)
+		} else {
+			s.metrics.observe(req.Method, 200)
+			log.Debug("sip request answered", "status", 200)
+		}
 		reason := "BYE from caller"
 		if side == 1 {
 			reason = "BYE from callee"
@@ -81,7 +88,7 @@ func (s *Server) reinvite(ctx context.Context, c *call, side int, req *gosip.Req
 	}
 	offer, err := media.ParseSDP(req.Body())
 	if err != nil {
-		return &reply{code: 488, reason: "Not Acceptable Here", why: err.Error()}
+		return sdpError(err)
 	}
 	here, there := mediaSide(side), mediaSide(1-side)
 	fwd, err := s.inDialogRequest(c, 1-side, gosip.INVITE, c.bridge.Offer(there, b.MediaIP, offer), "application/sdp")
@@ -183,4 +190,18 @@ func mediaSide(side int) media.Side {
 		return media.SideA
 	}
 	return media.SideB
+}
+
+// readBye lets side's dialog session answer a BYE (200) and end.
+func (c *call) readBye(side int, req *gosip.Request, tx gosip.ServerTransaction) error {
+	c.mu.Lock()
+	a, b := c.a, c.b
+	c.mu.Unlock()
+	if side == 0 && a != nil {
+		return a.ReadBye(req, tx)
+	}
+	if side == 1 && b != nil {
+		return b.ReadBye(req, tx)
+	}
+	return errNoDialog
 }

@@ -3,12 +3,10 @@ package sip
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/emiago/sipgo"
 	gosip "github.com/emiago/sipgo/sip"
@@ -93,13 +91,13 @@ func (s *Server) serveInvite(ctx context.Context, log *slog.Logger, req *gosip.R
 		s.respond(ctx, log, req, tx, err)
 		return
 	}
+	if len(req.Body()) == 0 {
+		s.respond(ctx, log, req, tx, sdpError(errNoOffer))
+		return
+	}
 	offer, err := media.ParseSDP(req.Body())
 	if err != nil {
-		// Late offers (INVITE without SDP) are not supported: the
-		// gateway needs the caller's codecs to make its offer to the
-		// callee. RFC 3261 21.4.26.
-		s.respond(ctx, log, req, tx, &reply{code: 488, reason: "Not Acceptable Here",
-			headers: []gosip.Header{gosip.NewHeader("Warning", warning("SDP offer required: "+err.Error()))}})
+		s.respond(ctx, log, req, tx, sdpError(err))
 		return
 	}
 	c := &call{s: s, log: log, start: b.Now(), offerA: offer, ended: make(chan struct{})}
@@ -405,6 +403,19 @@ func (s *Server) addrOfLocked(transport string) string {
 	return ""
 }
 
-var _ = errors.New
-var _ = fmt.Sprint
-var _ = time.Second
+
+// errNoOffer: an INVITE without SDP.
+var errNoOffer = errors.New("no SDP offer")
+
+// sdpError answers an unusable offer: malformed SDP is the request's fault
+// (400); a well-formed offer without audio, or no offer at all, is one the
+// gateway cannot take (488, RFC 3261 21.4.26). Late offers (INVITE without
+// SDP) are not supported: the gateway needs the caller's codecs to make its
+// offer to the callee.
+func sdpError(err error) error {
+	if errors.Is(err, media.ErrBadSDP) {
+		return &reply{code: 400, reason: "Bad SDP", headers: []gosip.Header{gosip.NewHeader("Warning", warning(err.Error()))}}
+	}
+	return &reply{code: 488, reason: "Not Acceptable Here",
+		headers: []gosip.Header{gosip.NewHeader("Warning", warning("SDP offer with audio required: "+err.Error()))}}
+}

@@ -77,11 +77,11 @@ func (s *Server) updateBindings(ctx context.Context, req *gosip.Request, usernam
 	}
 	defExpires := b.Registrar.DefaultExpires
 	if h := req.GetHeader("Expires"); h != nil {
-		n, err := strconv.ParseUint(strings.TrimSpace(h.Value()), 10, 32)
+		d, err := parseExpires(h.Value())
 		if err != nil {
 			return &reply{code: 400, reason: "Bad Expires"}
 		}
-		defExpires = time.Duration(n) * time.Second
+		defExpires = d
 	}
 	// Contact: * removes every binding, and only with Expires: 0 (10.3 step 6).
 	if len(contacts) == 1 && isWildcard(contacts[0]) {
@@ -111,11 +111,11 @@ func (s *Server) updateBindings(ctx context.Context, req *gosip.Request, usernam
 		}
 		expires := defExpires
 		if v, ok := c.Params.Get("expires"); ok {
-			n, err := strconv.ParseUint(strings.TrimSpace(v), 10, 32)
+			d, err := parseExpires(v)
 			if err != nil {
 				return &reply{code: 400, reason: "Bad Contact Expires"}
 			}
-			expires = time.Duration(n) * time.Second
+			expires = d
 		}
 		uri := c.Address.String()
 		if expires == 0 {
@@ -301,4 +301,14 @@ func isWildcard(h gosip.Header) bool {
 		return true
 	}
 	return strings.TrimSpace(h.Value()) == "*"
+}
+
+// parseExpires reads an Expires value or expires parameter: delta-seconds
+// (RFC 3261 20.19, 25.1), at most 2^32-1; anything else is an error.
+func parseExpires(v string) (time.Duration, error) {
+	n, err := strconv.ParseUint(strings.TrimSpace(v), 10, 32)
+	if err != nil {
+		return 0, err
+	}
+	return time.Duration(n) * time.Second, nil
 }
