@@ -403,7 +403,6 @@ func (s *Server) addrOfLocked(transport string) string {
 	return ""
 }
 
-
 // errNoOffer: an INVITE without SDP.
 var errNoOffer = errors.New("no SDP offer")
 
