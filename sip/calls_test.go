@@ -314,3 +314,50 @@ func TestNoAnswer(t *testing.T) {
 		t.Errorf("record = %+v", r)
 	}
 }
+
+func TestInboundRingsVerifiedCellPhoneThroughTrunk(t *testing.T) {
+	carrier := newPhone(t, "127.0.0.2")
+	team := strings.Replace(gatewayTeam, "sip_password: alice-pw-1, dialer_access: true}",
+		`sip_password: alice-pw-1, dialer_access: true, cell_phone: "+15125550181", cell_verified: true}`, 1)
+	gw := startGateway(t, team, carrier.addr)
+	desk := registered(t, gw, "alice", "alice-pw-1", "127.0.0.1")
+	desk.answer.Store("ignore")
+	trunk := newPhone(t, "127.0.0.2")
+	sess, err := trunk.call(gw, "+15125550110", "+17375559999", nil)
+	if err != nil {
+		t.Fatalf("call: %v\n%s", err, gw.logs)
+	}
+	carrier.mu.Lock()
+	inv := carrier.dialogs[0].InviteRequest
+	carrier.mu.Unlock()
+	if inv.Recipient.User != "+15125550181" {
+		t.Errorf("carrier got INVITE for %q, want alice's cell phone", inv.Recipient.User)
+	}
+	eventually(t, "CANCEL to the desk phone", func() bool { return desk.cancels.Load() == 1 })
+	hangup(t, sess)
+	eventually(t, "record closed", func() bool { return !lastRecord(t, gw).End.IsZero() })
+	if r := lastRecord(t, gw); r.Username != "alice" || r.Result != billing.ResultAnswered {
+		t.Errorf("record = %+v", r)
+	}
+}
+
+func TestPhoneRegisteredOverTCP(t *testing.T) {
+	gw := startGateway(t, gatewayTeam, "")
+	alice := newPhone(t, "127.0.0.1")
+	if res := alice.registerOver(gw, "tcp", "alice", "alice-pw-1", 300); res.StatusCode != 200 {
+		t.Fatalf("REGISTER over TCP: %d", res.StatusCode)
+	}
+	cs, err := gw.store.ListContacts(context.Background(), "alice", time.Now())
+	if err != nil || len(cs) != 1 || !strings.HasPrefix(cs[0].Source, "tcp:127.0.0.1:") {
+		t.Fatalf("contacts = %+v (%v)", cs, err)
+	}
+	trunk := newPhone(t, "127.0.0.2")
+	sess, err := trunk.call(gw, "+15125550110", "+17375559999", nil)
+	if err != nil {
+		t.Fatalf("call to a TCP phone: %v\n%s", err, gw.logs)
+	}
+	trunk.rtp.send(t, 10)
+	eventually(t, "RTP at the TCP phone", func() bool { return alice.rtp.received.Load() >= 5 })
+	hangup(t, sess)
+	eventually(t, "BYE over TCP", func() bool { return alice.byes.Load() == 1 })
+}

@@ -263,17 +263,29 @@ func newPhone(t *testing.T, ip string) *phone {
 	return p
 }
 
-// register registers the phone as user with password.
+// register registers the phone as user with password over UDP.
 func (p *phone) register(gw *gateway, user, password string, expires int) *gosip.Response {
 	p.t.Helper()
-	req := gosip.NewRequest(gosip.REGISTER, gosip.Uri{Scheme: "sip", Host: "127.0.0.1", Port: portOf(gw.Addr("udp"))})
+	return p.registerOver(gw, "udp", user, password, expires)
+}
+
+// registerOver registers over transport ("udp" or "tcp"); over TCP the
+// gateway reaches the phone on the connection the phone opened.
+func (p *phone) registerOver(gw *gateway, transport, user, password string, expires int) *gosip.Response {
+	p.t.Helper()
+	req := gosip.NewRequest(gosip.REGISTER, gosip.Uri{Scheme: "sip", Host: "127.0.0.1", Port: portOf(gw.Addr(transport))})
+	req.SetTransport(strings.ToUpper(transport))
 	req.AppendHeader(&gosip.ToHeader{Address: gosip.Uri{Scheme: "sip", User: user, Host: "127.0.0.1"}})
 	fh := &gosip.FromHeader{Address: gosip.Uri{Scheme: "sip", User: user, Host: "127.0.0.1"}, Params: gosip.NewParams()}
 	fh.Params.Add("tag", gosip.GenerateTagN(8))
 	req.AppendHeader(fh)
 	host, port, _ := net.SplitHostPort(p.addr)
-	req.AppendHeader(gosip.NewHeader("Contact", fmt.Sprintf("<sip:%s@%s:%s>;expires=%d", user, host, port, expires)))
-	req.SetDestination(gw.Addr("udp"))
+	params := ""
+	if transport != "udp" {
+		params = ";transport=" + transport
+	}
+	req.AppendHeader(gosip.NewHeader("Contact", fmt.Sprintf("<sip:%s@%s:%s%s>;expires=%d", user, host, port, params, expires)))
+	req.SetDestination(gw.Addr(transport))
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	res, err := p.client.Do(ctx, req)
