@@ -123,6 +123,9 @@ type CallRecords interface {
 	// sets Username when username is not empty. ErrNotFound for an unknown
 	// id.
 	UpdateCallRoute(ctx context.Context, id int64, dialed, kind, role, username string, leadID int64, route string) error
+	// SetCallTrunk records the trunk a call went out through, known only
+	// once a trunk took it (failover may have skipped others).
+	SetCallTrunk(ctx context.Context, id int64, trunk string) error
 	// CloseOpenCallRecords runs when a gateway starts: the records of node
 	// still open (left by a crash) end at at with Result
 	// ResultInterrupted, SIPReason "gateway restarted" and SIPCode 200 if

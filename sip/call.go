@@ -25,6 +25,7 @@ type call struct {
 	start  time.Time
 	bridge *media.Bridge
 	offerA media.Description
+	hops   int // Max-Forwards of the outgoing legs
 
 	mu     sync.Mutex
 	rec    billing.CallRecord
@@ -108,7 +109,7 @@ func (c *call) finish(result billing.Result, code int, reason string) {
 }
 
 // answered marks the call bridged and records it.
-func (c *call) answered(username string) {
+func (c *call) answered(username, trunk string) {
 	b := c.s.opts.backend
 	now := b.Now()
 	c.mu.Lock()
@@ -120,6 +121,11 @@ func (c *call) answered(username string) {
 	defer cancel()
 	if err := b.Records.AnswerCallRecord(ctx, id, now, username); err != nil {
 		c.log.Error("call record answer not written", "record", id, "error", err)
+	}
+	if trunk != "" && trunk != c.rec.Trunk {
+		if err := b.Records.SetCallTrunk(ctx, id, trunk); err != nil {
+			c.log.Error("call record trunk not written", "record", id, "error", err)
+		}
 	}
 }
 

@@ -51,7 +51,7 @@ func (c *call) ring(ctx context.Context, targets []*target, from caller, body []
 	defer cancelAll()
 	events := make(chan *forkEvent, 4*len(targets)+4)
 	for _, t := range targets {
-		req, err := c.s.newInvite(t, from, body)
+		req, err := c.s.newInvite(t, from, body, c.hops)
 		if err != nil {
 			c.log.Warn("sip fork not sent", "target", t.uri.String(), "error", err)
 			continue

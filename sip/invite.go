@@ -91,6 +91,17 @@ func (s *Server) serveInvite(ctx context.Context, log *slog.Logger, req *gosip.R
 		s.respond(ctx, log, req, tx, err)
 		return
 	}
+	// A call the gateway forwards comes back if a trunk routes the number
+	// to the gateway again: Max-Forwards, carried over to the outgoing leg
+	// less one, ends such a loop (RFC 3261 16.3 step 3, 16.6 step 3).
+	hops := 70
+	if mf := req.MaxForwards(); mf != nil {
+		hops = int(mf.Val())
+	}
+	if hops <= 0 {
+		s.respond(ctx, log, req, tx, &reply{code: 483, reason: "Too Many Hops"})
+		return
+	}
 	if len(req.Body()) == 0 {
 		s.respond(ctx, log, req, tx, sdpError(errNoOffer))
 		return
@@ -100,7 +111,7 @@ func (s *Server) serveInvite(ctx context.Context, log *slog.Logger, req *gosip.R
 		s.respond(ctx, log, req, tx, sdpError(err))
 		return
 	}
-	c := &call{s: s, log: log, start: b.Now(), offerA: offer, ended: make(chan struct{})}
+	c := &call{s: s, log: log, start: b.Now(), offerA: offer, ended: make(chan struct{}), hops: hops - 1}
 	c.rec = billing.CallRecord{CallID: callID(req), Node: b.Node, Start: c.start}
 	if f := req.From(); f != nil {
 		c.rec.From = truncate(f.Address.User, 64)
@@ -329,7 +340,7 @@ func (s *Server) trunkTargets(number, prefer string) []*target {
 }
 
 // newInvite builds the INVITE of one fork.
-func (s *Server) newInvite(t *target, from caller, body []byte) (*gosip.Request, error) {
+func (s *Server) newInvite(t *target, from caller, body []byte, hops int) (*gosip.Request, error) {
 	req := gosip.NewRequest(gosip.INVITE, t.uri)
 	host := s.contactHost(t.transport)
 	if t.trunk != nil {
@@ -343,6 +354,8 @@ func (s *Server) newInvite(t *target, from caller, body []byte) (*gosip.Request,
 	req.AppendHeader(&gosip.ToHeader{Address: t.to})
 	req.AppendHeader(gosip.NewHeader("Content-Type", "application/sdp"))
 	req.AppendHeader(gosip.NewHeader("Allow", allowedMethods))
+	mf := gosip.MaxForwardsHeader(uint32(max(hops, 0)))
+	req.AppendHeader(&mf)
 	req.SetBody(body)
 	req.SetTransport(strings.ToUpper(t.transport))
 	if t.dest != "" {

@@ -214,7 +214,11 @@ func (s *Server) answerA(c *call, dtx *sipgo.DialogServerSession, win *forkEvent
 		return
 	}
 	c.bridge.Start()
-	c.answered(win.t.username)
+	trunk := ""
+	if win.t.trunk != nil && c.rec.Direction != billing.Inbound {
+		trunk = win.t.trunk.Name
+	}
+	c.answered(win.t.username, trunk)
 	res := gosip.NewResponseFromRequest(dtx.InviteRequest, 200, "OK", answer)
 	res.AppendHeader(gosip.NewHeader("Content-Type", "application/sdp"))
 	res.AppendHeader(gosip.NewHeader("Server", s.opts.userAgent))

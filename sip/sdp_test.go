@@ -1,6 +1,10 @@
 package sip_test
 
 import (
+	"context"
+	"time"
+
+	gosip "github.com/emiago/sipgo/sip"
 	"testing"
 
 	"github.com/teamline/teamline/billing"
@@ -34,6 +38,17 @@ func TestBadOffers(t *testing.T) {
 	}
 	if n := alice.invites.Load(); n != 0 && n != 1 {
 		t.Errorf("alice's phone rang %d times for unusable offers", n)
+	}
+	// A looping call runs out of hops.
+	req := newInvite(t, "udp", gw.Addr("udp"))
+	req.Recipient.User = "+15125550110"
+	mf := gosip.MaxForwardsHeader(0)
+	req.AppendHeader(&mf)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	res, err := trunk.client.Do(ctx, req)
+	cancel()
+	if err != nil || res.StatusCode != 483 {
+		t.Errorf("Max-Forwards 0: %v %v, want 483", res, err)
 	}
 	// The gateway is still fine: a good call goes through.
 	sess, err := trunk.call(gw, "+15125550110", "+17375559999", nil)

@@ -132,6 +132,16 @@ func (s *Store) UpdateCallRoute(ctx context.Context, id int64, dialed, kind, rol
 	return mustAffect(res, what)
 }
 
+// SetCallTrunk sets the trunk of record id.
+func (s *Store) SetCallTrunk(ctx context.Context, id int64, trunk string) error {
+	what := fmt.Sprintf("call record %d", id)
+	res, err := s.q.ExecContext(ctx, `UPDATE call_records SET trunk = ? WHERE id = ?`, cut(trunk, 255), id)
+	if err != nil {
+		return writeErr(err, what)
+	}
+	return mustAffect(res, what)
+}
+
 // CloseOpenCallRecords ends the open records of node at at as interrupted
 // and returns how many there were.
 func (s *Store) CloseOpenCallRecords(ctx context.Context, node string, at time.Time) (int64, error) {

@@ -43,6 +43,11 @@ func TestCallRecordLifecycle(t *testing.T) {
 		must(t, s.UpdateCallRoute(ctx, r.ID, "+15125550100", "role", "buyer", "", 43, "lead 43"))
 		r.LeadID, r.Route = 43, "lead 43"
 		same(t, "routed again", get(s.GetCallRecord(ctx, r.ID))(t), r)
+		// The trunk that took an outbound call is known late too.
+		must(t, s.SetCallTrunk(ctx, r.ID, "carrier-b"))
+		r.Trunk = "carrier-b"
+		same(t, "trunk set", get(s.GetCallRecord(ctx, r.ID))(t), r)
+		isErr(t, s.SetCallTrunk(ctx, 999, "x"), directory.ErrNotFound, "999")
 
 		// Answered by bob (the rotation moved on); the first answer counts.
 		answer := start.Add(5*time.Second + 500*time.Millisecond)
