@@ -12,6 +12,7 @@ import (
 	"github.com/teamline/teamline/billing"
 	"github.com/teamline/teamline/directory"
 	"github.com/teamline/teamline/media"
+	"github.com/teamline/teamline/sip"
 )
 
 // statusOf is the SIP status of a failed call attempt.
@@ -365,4 +366,12 @@ func TestPhoneRegisteredOverTCP(t *testing.T) {
 	eventually(t, "RTP at the TCP phone", func() bool { return alice.rtp.received.Load() >= 5 })
 	hangup(t, sess)
 	eventually(t, "BYE over TCP", func() bool { return alice.byes.Load() == 1 })
+}
+
+func TestKeepalivesToUDPPhones(t *testing.T) {
+	gw := startGatewayWith(t, gatewayTeam, func(b *sip.Backend) {
+		b.Registrar.KeepaliveInterval = 100 * time.Millisecond
+	})
+	alice := registered(t, gw, "alice", "alice-pw-1", "127.0.0.1")
+	eventually(t, "OPTIONS keepalives at the phone", func() bool { return alice.options.Load() >= 2 })
 }

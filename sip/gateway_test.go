@@ -125,6 +125,7 @@ type phone struct {
 	dialogs []*sipgo.DialogServerSession
 	byes    atomic.Int32
 	cancels atomic.Int32
+	options atomic.Int32
 	// authorizations counts INVITEs that came with credentials.
 	authorizations atomic.Int32
 	// holds lists the direction of each re-INVITE the phone answered;
@@ -237,6 +238,10 @@ func newPhone(t *testing.T, ip string) *phone {
 		res := gosip.NewResponseFromRequest(req, 200, "OK", nil)
 		res.AppendHeader(gosip.NewHeader("Expires", "120"))
 		_ = tx.Respond(res)
+	})
+	srv.OnOptions(func(req *gosip.Request, tx gosip.ServerTransaction) {
+		p.options.Add(1)
+		_ = tx.Respond(gosip.NewResponseFromRequest(req, 200, "OK", nil))
 	})
 	srv.OnInfo(func(req *gosip.Request, tx gosip.ServerTransaction) {
 		p.mu.Lock()
