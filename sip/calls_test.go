@@ -375,3 +375,18 @@ func TestKeepalivesToUDPPhones(t *testing.T) {
 	alice := registered(t, gw, "alice", "alice-pw-1", "127.0.0.1")
 	eventually(t, "OPTIONS keepalives at the phone", func() bool { return alice.options.Load() >= 2 })
 }
+
+func TestEarlyMediaRelayed(t *testing.T) {
+	gw := startGateway(t, gatewayTeam, "")
+	alice := registered(t, gw, "alice", "alice-pw-1", "127.0.0.1")
+	alice.answer.Store("early")
+	trunk := newPhone(t, "127.0.0.2")
+	sess, err := trunk.call(gw, "+15125550110", "+17375559999", nil)
+	if err != nil {
+		t.Fatalf("call: %v", err)
+	}
+	// Alice's phone sent audio only between its 183 and its 200: the
+	// gateway bridged it before the answer.
+	eventually(t, "early media at the caller", func() bool { return trunk.rtp.received.Load() >= 5 })
+	hangup(t, sess)
+}

@@ -208,12 +208,19 @@ func newPhone(t *testing.T, ip string) *phone {
 			<-tx.Done()
 			return
 		}
-		_ = d.Respond(180, "Ringing", nil)
+		off, _ := media.ParseSDP(req.Body())
+		p.rtp.setRemote(netip.AddrPortFrom(off.Addr, off.Port))
+		if p.answer.Load() == "early" {
+			// Early media: 183 with SDP, audio, then the answer.
+			_ = d.Respond(183, "Session Progress", []byte(p.rtp.sdp()), gosip.NewHeader("Content-Type", "application/sdp"))
+			p.rtp.send(p.t, 10)
+			time.Sleep(100 * time.Millisecond)
+		} else {
+			_ = d.Respond(180, "Ringing", nil)
+		}
 		p.mu.Lock()
 		p.dialogs = append(p.dialogs, d)
 		p.mu.Unlock()
-		off, _ := media.ParseSDP(req.Body())
-		p.rtp.setRemote(netip.AddrPortFrom(off.Addr, off.Port))
 		_ = d.RespondSDP([]byte(p.rtp.sdp()))
 	})
 	srv.OnAck(func(req *gosip.Request, tx gosip.ServerTransaction) {
