@@ -55,7 +55,7 @@ func (s *Service) Apply(ctx context.Context, f *File, dryRun bool) (Plan, error)
 		return nil, err
 	}
 	var plan Plan
-	err := s.store.InTx(ctx, func(tx Queries) error {
+	err := s.inTx(ctx, func(tx Queries) error {
 		q := newApplyCache(tx)
 		a := &applier{s: s, f: f, q: q, seen: map[string]int{}}
 		if err := a.run(context.WithValue(ctx, txKey{}, Queries(q))); err != nil {

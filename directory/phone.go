@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/nyaruka/phonenumbers"
 )
@@ -20,7 +21,16 @@ const maxPhoneInput = 64
 // country code in a default region.
 type Phones struct {
 	region string
+
+	// memo remembers numbers already normalised: the same callers and
+	// DIDs come back call after call, and parsing with the metadata is
+	// the costliest step of routing a call.
+	mu   sync.Mutex
+	memo map[string]string
 }
+
+// maxPhoneMemo bounds the memo; past it the memo starts over.
+const maxPhoneMemo = 100_000
 
 // NewPhones returns a normaliser for the ISO 3166 region (e.g. "US").
 func NewPhones(region string) (*Phones, error) {
@@ -35,6 +45,25 @@ func NewPhones(region string) (*Phones, error) {
 // that says what is wrong. Only numbers that are valid for their region are
 // accepted: a number with too few digits or an unassigned prefix is refused.
 func (p *Phones) Normalize(raw string) (string, error) {
+	p.mu.Lock()
+	e, ok := p.memo[raw]
+	p.mu.Unlock()
+	if ok {
+		return e, nil
+	}
+	e, err := p.normalize(raw)
+	if err == nil {
+		p.mu.Lock()
+		if p.memo == nil || len(p.memo) >= maxPhoneMemo {
+			p.memo = make(map[string]string)
+		}
+		p.memo[raw] = e
+		p.mu.Unlock()
+	}
+	return e, err
+}
+
+func (p *Phones) normalize(raw string) (string, error) {
 	s := strings.TrimSpace(raw)
 	if s == "" {
 		return "", fmt.Errorf("%w: empty", ErrBadPhone)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync/atomic"
 	"time"
 )
 
@@ -17,6 +18,10 @@ type Service struct {
 	realm  string
 	now    func() time.Time
 	log    *slog.Logger
+	// gen counts committed write transactions of this process, so that
+	// read caches (ReadCache) drop what they hold at once after a local
+	// change.
+	gen atomic.Uint64
 }
 
 // Option configures a Service.
@@ -59,6 +64,14 @@ func (s *Service) tx(ctx context.Context, fn func(q Queries) error) error {
 	if q, ok := ctx.Value(txKey{}).(Queries); ok {
 		return fn(q)
 	}
+	return s.inTx(ctx, fn)
+}
+
+// inTx runs a top-level transaction and counts it for read caches. It is
+// counted whatever the outcome: a failed or rolled back write costs a cache
+// reload, never a stale read.
+func (s *Service) inTx(ctx context.Context, fn func(q Queries) error) error {
+	defer s.gen.Add(1)
 	return s.store.InTx(ctx, fn)
 }
 

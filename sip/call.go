@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -35,6 +36,9 @@ type call struct {
 	ended  chan struct{}  // closed by end
 	endErr string
 	once   sync.Once
+	// byeFromCaller is set before the caller's BYE is answered: the 200
+	// to the INVITE may still wait for an ACK the BYE overtook.
+	byeFromCaller atomic.Bool
 	// active: answered and bridged; in-dialog requests are relayed.
 	active bool
 	// stopRinging ends the ringing of a call that is not answered yet

@@ -80,8 +80,9 @@ func startGatewayWith(t *testing.T, team string, tweak func(*sip.Backend)) *gate
 	mediaCfg := media.Config{
 		BindIP: netip.MustParseAddr("127.0.0.1"), PortMin: 31000, PortMax: 31999, Quarantine: 50 * time.Millisecond,
 	}
+	cache := directory.NewReadCache(dir, 2*time.Second)
 	b := sip.Backend{
-		Directory: dir, Phones: phones, Router: router.NewBasic(dir), Contacts: st, Records: st,
+		Directory: cache, Phones: phones, Router: router.NewBasic(cache), Contacts: st, Records: st,
 		MediaIP: netip.MustParseAddr("127.0.0.1"), Node: "test-node",
 		Calls: sip.CallConfig{InviteTimeout: 2 * time.Second, DrainTimeout: 2 * time.Second},
 	}
@@ -102,7 +103,7 @@ func startGatewayWith(t *testing.T, team string, tweak func(*sip.Backend)) *gate
 		}
 		_ = eng.Close()
 	})
-	srv := startServer(t, sip.TelephonyFunc(dir.TelephonyEnabled), loopback, sip.WithBackend(b))
+	srv := startServer(t, sip.TelephonyFunc(cache.TelephonyEnabled), loopback, sip.WithBackend(b))
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("gateway log:\n%s", srv.logs)

@@ -32,6 +32,9 @@ func (s *Server) serveInDialog(log *slog.Logger, req *gosip.Request, tx gosip.Se
 	case gosip.BYE:
 		// The session answers the BYE itself and marks its dialog ended,
 		// which also stops retransmitting a 2xx whose ACK never came.
+		if side == 0 {
+			c.byeFromCaller.Store(true)
+		}
 		if err := c.readBye(side, req, tx); err != nil {
 			s.respond(ctx, log, req, tx, nil)
 		} else {

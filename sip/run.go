@@ -229,6 +229,11 @@ func (s *Server) answerA(c *call, dtx *sipgo.DialogServerSession, win *forkEvent
 	// WriteResponse retransmits the 200 until the ACK (RFC 3261 13.3.1.4);
 	// with no ACK in 64*T1 the call is hung up.
 	if err := dtx.WriteResponse(res); err != nil {
+		if c.byeFromCaller.Load() {
+			// The caller's BYE overtook its ACK (each message is
+			// handled in its own goroutine); the BYE ends the call.
+			return
+		}
 		c.log.Warn("caller never acknowledged the answer", "error", err)
 		c.end(-1, billing.ResultFailed, 200, "no ACK from caller")
 	}

@@ -23,6 +23,8 @@ type app struct {
 	log   *slog.Logger
 	store *store.Store
 	dir   *directory.Service
+	// calls reads what every call needs from memory (serve only).
+	calls *directory.ReadCache
 	// closers run when the app closes (media engine); collectors are
 	// registered on /metrics by serve.
 	closers    []func() error

@@ -141,12 +141,13 @@ func (a *app) newSIPServer() (*sip.Server, error) {
 			opts = append(opts, sip.WithTLS(l.TLSCert, l.TLSKey))
 		}
 	}
+	a.calls = directory.NewReadCache(a.dir, directoryCacheTTL)
 	backend, err := a.sipBackend()
 	if err != nil {
 		return nil, err
 	}
 	opts = append(opts, sip.WithBackend(backend))
-	return sip.NewServer(a.log, ls, sip.TelephonyFunc(a.dir.TelephonyEnabled), opts...)
+	return sip.NewServer(a.log, ls, sip.TelephonyFunc(a.calls.TelephonyEnabled), opts...)
 }
 
 // bootstrap makes the first start usable: when no primary manager exists it

@@ -14,6 +14,11 @@ import (
 	"github.com/teamline/teamline/sip"
 )
 
+// directoryCacheTTL bounds how long a gateway keeps using settings and
+// numbers that another gateway on the same database has changed; its own
+// changes count at once.
+const directoryCacheTTL = 2 * time.Second
+
 // sipBackend wires the registrar and the B2BUA: the directory, the router,
 // the media engine and the store's contacts and call records.
 func (a *app) sipBackend() (sip.Backend, error) {
@@ -49,9 +54,9 @@ func (a *app) sipBackend() (sip.Backend, error) {
 		node = "teamline"
 	}
 	b := sip.Backend{
-		Directory: a.dir,
+		Directory: a.calls,
 		Phones:    phones,
-		Router:    router.NewBasic(a.dir),
+		Router:    router.NewBasic(a.calls),
 		Contacts:  a.store,
 		Records:   a.store,
 		Media:     eng,
