@@ -75,6 +75,9 @@ type HTTP struct {
 	ReadTimeout Duration `yaml:"read_timeout" json:"read_timeout"`
 	// WriteTimeout limits writing a response; 0 means none. Default 30s.
 	WriteTimeout Duration `yaml:"write_timeout" json:"write_timeout"`
+	// Pprof serves Go's profiler under /debug/pprof/ (no authentication: only on a trusted listener).
+	// Default false.
+	Pprof bool `yaml:"pprof" json:"pprof"`
 }
 
 // SIP configures the SIP side of the gateway.

@@ -22,6 +22,8 @@
 #          PCMU both ways on every call for MEDIA_SECONDS and counts arrivals (loss, relay delay,
 #          gateway CPU and VmRSS during the window; RSS per call against VmRSS before the calls).
 # Everything (logs, SIPp statistics and error files, captures) is kept under WORK when KEEP=1.
+# PROFILE=1 (with KEEP=1) saves a 20 s CPU profile of the gateway per rate as WORK/rate_R_cpu.pprof
+# (go tool pprof -top WORK/teamline WORK/rate_R_cpu.pprof).
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -118,7 +120,7 @@ data_dir: $WORK/data
 log: {level: warn, format: text}
 database:
   dsn: "$MYSQL_DSN/$DB"
-http: {listen: "$HTTP"}
+http: {listen: "$HTTP", pprof: true}
 sip:
   listen: [{transport: udp, address: "$SIP_IP:$SIP_PORT"}]
 registrar:
@@ -190,6 +192,10 @@ rate_phase() {
 		local d0 d1 q0 q1 f0 f1
 		read -r q0 f0 < <(db_status)
 		d0=$(db_ticks) a0=$(cpu_ticks "$AGENT_PID") c0=$(cpu_ticks "$GW_PID") t0=$(now)
+		if [ "${PROFILE:-0}" = 1 ]; then
+			# A 20 s CPU profile of the gateway in the middle of the run.
+			(sleep 5 && curl -sf -o "$WORK/${name}_cpu.pprof" "http://$HTTP/debug/pprof/profile?seconds=20") &
+		fi
 		run_trunk "$name" "$r" "$CALLS" 0 || rc=$?
 		c1=$(cpu_ticks "$GW_PID") a1=$(cpu_ticks "$AGENT_PID") d1=$(db_ticks) t1=$(now)
 		read -r q1 f1 < <(db_status)

@@ -36,6 +36,8 @@ type call struct {
 	ended  chan struct{}  // closed by end
 	endErr string
 	once   sync.Once
+	// finishOnce: the record is closed and the call counted once.
+	finishOnce sync.Once
 	// byeFromCaller is set before the caller's BYE is answered: the 200
 	// to the INVITE may still wait for an ACK the BYE overtook.
 	byeFromCaller atomic.Bool
@@ -90,6 +92,10 @@ const byeTimeout = 10 * time.Second
 // finish closes the record and frees the media; every call passes here
 // once, answered or not.
 func (c *call) finish(result billing.Result, code int, reason string) {
+	c.finishOnce.Do(func() { c.finishNow(result, code, reason) })
+}
+
+func (c *call) finishNow(result billing.Result, code int, reason string) {
 	c.forks.Wait()
 	if c.bridge != nil {
 		c.bridge.Close()
@@ -182,4 +188,10 @@ func (c *call) ringingStopper() context.CancelCauseFunc {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.stopRinging
+}
+
+func (c *call) isActive() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.active
 }

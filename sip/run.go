@@ -52,8 +52,12 @@ func (s *Server) runCall(ctx context.Context, c *call, plan *callPlan, req *gosi
 	s.calls.setDialog(c, 0, dtx.ID)
 
 	bridge, err := b.Media.NewBridge(c.log, media.WithTimeoutFunc(func() {
-		c.log.Info("no media from either side: hanging up")
-		c.end(-1, billing.ResultAnswered, 200, "media timeout")
+		// Early media that stops while phones ring is left to the ring
+		// timeout; an answered call without media is hung up.
+		if c.isActive() {
+			c.log.Info("no media from either side: hanging up")
+			c.end(-1, billing.ResultAnswered, 200, "media timeout")
+		}
 	}))
 	if err != nil {
 		c.log.Error("no media ports", "error", err)
@@ -63,7 +67,9 @@ func (s *Server) runCall(ctx context.Context, c *call, plan *callPlan, req *gosi
 	c.bridge = bridge
 	offerB := bridge.Offer(media.SideB, b.MediaIP, c.offerA)
 
-	settings, err := b.Directory.GetSettings(ctx)
+	sctx, scancel := context.WithTimeout(ctx, telephonyTimeout)
+	settings, err := b.Directory.GetSettings(sctx)
+	scancel()
 	ringFor := 30 * time.Second
 	maxDuration := 4 * time.Hour
 	if err == nil {

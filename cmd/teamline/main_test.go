@@ -381,3 +381,30 @@ func TestServeFailsCleanlyWhenAPortIsTaken(t *testing.T) {
 		t.Fatalf("exit %d, stderr %q; want exit 1 naming the taken SIP address", code, errs)
 	}
 }
+
+// TestPprofOnlyWhenEnabled: the profiler is off by default and served
+// when http.pprof is set.
+func TestPprofOnlyWhenEnabled(t *testing.T) {
+	for _, on := range []bool{false, true} {
+		cfg := writeConfig(t, "sqlite")
+		if on {
+			b, _ := os.ReadFile(cfg)
+			b = []byte(strings.Replace(string(b), "  listen: 127.0.0.1:0\n", "  listen: 127.0.0.1:0\n  pprof: true\n", 1))
+			if err := os.WriteFile(cfg, b, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		g := serve(t, cfg)
+		resp, err := http.Get(g.http + "/debug/pprof/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if got := resp.StatusCode == 200; got != on {
+			t.Errorf("pprof %v: /debug/pprof/ answered %d", on, resp.StatusCode)
+		}
+		if code := g.stop(); code != 0 {
+			t.Fatalf("serve exit %d", code)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -64,6 +65,10 @@ func (a *app) serve(ctx context.Context) error {
 		api.WithCallRecords(a.store), api.WithContacts(a.store),
 		api.WithRequestTimeout(time.Duration(a.cfg.HTTP.WriteTimeout)),
 	).Handler()
+	if a.cfg.HTTP.Pprof {
+		handler = withPprof(handler)
+		a.log.Warn("profiler enabled on the HTTP listener: /debug/pprof/ (unauthenticated)")
+	}
 	ln, err := net.Listen("tcp", a.cfg.HTTP.Listen)
 	if err != nil {
 		return fmt.Errorf("http: %w", err)
@@ -199,4 +204,16 @@ func absPath(p string) string {
 		return a
 	}
 	return p
+}
+
+// withPprof adds Go's profiler under /debug/pprof/ in front of h.
+func withPprof(h http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	mux.Handle("/", h)
+	return mux
 }
