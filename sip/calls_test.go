@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/teamline/teamline/billing"
 	"github.com/teamline/teamline/directory"
@@ -389,4 +390,35 @@ func TestEarlyMediaRelayed(t *testing.T) {
 	// gateway bridged it before the answer.
 	eventually(t, "early media at the caller", func() bool { return trunk.rtp.received.Load() >= 5 })
 	hangup(t, sess)
+}
+
+func TestRegistrationsGauge(t *testing.T) {
+	gw := startGateway(t, gatewayTeam, "")
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(gw.Collectors()...)
+	gauge := func() float64 {
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, mf := range mfs {
+			if mf.GetName() == "teamline_sip_registrations" {
+				return mf.GetMetric()[0].GetGauge().GetValue()
+			}
+		}
+		t.Fatal("no teamline_sip_registrations")
+		return 0
+	}
+	registered(t, gw, "alice", "alice-pw-1", "127.0.0.1")
+	registered(t, gw, "alice", "alice-pw-1", "127.0.0.1")
+	bob := registered(t, gw, "bob", "bob-pw-22", "127.0.0.1")
+	if got := gauge(); got != 3 {
+		t.Errorf("registrations = %v, want 3", got)
+	}
+	if res := bob.register(gw, "bob", "bob-pw-22", 0); res.StatusCode != 200 {
+		t.Fatalf("un-REGISTER: %d", res.StatusCode)
+	}
+	if got := gauge(); got != 2 {
+		t.Errorf("registrations after bob left = %v, want 2", got)
+	}
 }

@@ -12,7 +12,7 @@ import (
 // registry it serves at /metrics, so tests can run many servers.
 type metrics struct {
 	requests        *prometheus.CounterVec
-	registrations   prometheus.Gauge
+	registrations   prometheus.Collector
 	authFailures    *prometheus.CounterVec
 	authBlocks      prometheus.Counter
 	activeCalls     prometheus.Gauge
@@ -21,16 +21,18 @@ type metrics struct {
 	trunkRegistered *prometheus.GaugeVec
 }
 
-func newMetrics() *metrics {
+func newMetrics(countRegistrations func() float64) *metrics {
 	return &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "teamline_sip_requests_total",
 			Help: "SIP requests received, by method and the status code of the final response (\"none\" for ACK).",
 		}, []string{"method", "response"}),
-		registrations: prometheus.NewGauge(prometheus.GaugeOpts{
+		// Counted in the database at each scrape: exact, and the same
+		// on every gateway sharing it.
+		registrations: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "teamline_sip_registrations",
-			Help: "Registered phone contacts (all gateways sharing the database), as last counted.",
-		}),
+			Help: "Registered phone contacts (all gateways sharing the database), counted at the scrape.",
+		}, countRegistrations),
 		authFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "teamline_sip_auth_failures_total",
 			Help: "Requests refused for authentication: bad_credentials, or blocked (from an address blocked after repeated failures).",

@@ -47,7 +47,6 @@ func (s *Server) register(ctx context.Context, req *gosip.Request) error {
 	if err != nil {
 		return s.storeError(err)
 	}
-	s.metrics.registrations.Set(float64(s.countContacts(ctx)))
 	headers := []gosip.Header{gosip.NewHeader("Date", b.Now().UTC().Format(time.RFC1123))}
 	for _, c := range cs {
 		left := int(time.Until(c.Expires).Round(time.Second) / time.Second)
@@ -59,12 +58,20 @@ func (s *Server) register(ctx context.Context, req *gosip.Request) error {
 	return &reply{code: 200, reason: "OK", headers: headers}
 }
 
-func (s *Server) countContacts(ctx context.Context) int64 {
-	n, err := s.opts.backend.Contacts.CountContacts(ctx, s.opts.backend.Now())
+// registrationCount counts the unexpired bindings for the registrations
+// gauge (0 without a backend or when the database does not answer).
+func (s *Server) registrationCount() float64 {
+	b := s.opts.backend
+	if b == nil {
+		return 0
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	n, err := b.Contacts.CountContacts(ctx, b.Now())
 	if err != nil {
 		return 0
 	}
-	return n
+	return float64(n)
 }
 
 // updateBindings applies the Contact headers of req to username's
@@ -262,7 +269,6 @@ func (s *Server) keepalives(ctx context.Context) {
 		if err != nil {
 			continue
 		}
-		s.metrics.registrations.Set(float64(s.countContacts(ctx)))
 		for _, c := range cs {
 			if !strings.HasPrefix(c.Source, "udp:") {
 				continue

@@ -64,7 +64,6 @@ func NewServer(log *slog.Logger, listeners []Listener, tel Telephony, opts ...Op
 		log:       log,
 		tel:       tel,
 		opts:      options{userAgent: DefaultUserAgent, realm: DefaultRealm},
-		metrics:   newMetrics(),
 		ready:     make(chan struct{}),
 		clients:   make(map[string]*sipgo.Client),
 		dialogUAs: make(map[string]*sipgo.DialogUA),
@@ -96,6 +95,7 @@ func NewServer(log *slog.Logger, listeners []Listener, tel Telephony, opts ...Op
 		}
 		s.tlsConf = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
+	s.metrics = newMetrics(s.registrationCount)
 	if b := s.opts.backend; b != nil {
 		s.nonces = newNonces(b.Registrar.NonceLifetime, b.Now)
 		s.guard = newGuard(b.Registrar.MaxAuthFailures, b.Registrar.FailureWindow, b.Registrar.BlockDuration, b.Now)
