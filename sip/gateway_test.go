@@ -360,6 +360,7 @@ type rtpPeer struct {
 	conn     *net.UDPConn
 	remote   atomic.Value // netip.AddrPort
 	received atomic.Int32
+	notPCMU  atomic.Int32 // packets with a payload type other than 0
 	done     chan struct{}
 }
 
@@ -379,6 +380,9 @@ func newRTPPeer(t *testing.T, ip string) *rtpPeer {
 			}
 			if n >= 12 && buf[0]>>6 == 2 {
 				r.received.Add(1)
+				if buf[1]&0x7f != 0 {
+					r.notPCMU.Add(1)
+				}
 			}
 		}
 	}()

@@ -87,6 +87,59 @@ func freeUDPPort(t *testing.T, ip string) int {
 	return c.LocalAddr().(*net.UDPAddr).Port
 }
 
+// TestSIPpAudioThroughTheGateway: the carrier (SIPp) plays A-law audio
+// into a call to alice, whose phone (SIPp) accepts only PCMU and names a
+// receiver of the test as its RTP address: the audio arrives there through
+// the gateway's ports, transcoded to PCMU.
+func TestSIPpAudioThroughTheGateway(t *testing.T) {
+	gw := startGateway(t, gatewayTeam, "")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ear := newRTPPeer(t, "127.0.0.1")
+	port := strconv.Itoa(ear.conn.LocalAddr().(*net.UDPAddr).Port)
+	agent := startSIPp(ctx, t, gw, "agent", "127.0.0.1",
+		"-oocsf", filepath.Join("testdata", "sipp", "agent_answer_rtp.xml"), "-set", "rtpport", port)
+	waitRegistered(ctx, t, gw, agent, "alice")
+	trunk := startSIPp(ctx, t, gw, "trunk_rtp", "127.0.0.2")
+	trunk.wait(t, gw)
+	agent.wait(t, gw)
+	t.Logf("alice received %d RTP packets", ear.received.Load())
+	if n := ear.received.Load(); n < 50 {
+		t.Errorf("alice's RTP address got %d packets through the gateway, want the carrier's audio (50 or more)", n)
+	}
+	if n := ear.notPCMU.Load(); n != 0 {
+		t.Errorf("%d packets reached alice with a payload type other than PCMU", n)
+	}
+	eventually(t, "call record closed", func() bool { return !lastRecord(t, gw).End.IsZero() })
+	if r := lastRecord(t, gw); r.Result != billing.ResultAnswered || r.Username != "alice" {
+		t.Errorf("record = %+v", r)
+	}
+}
+
+// waitRegistered waits until user has a registered contact, failing early
+// if the SIPp phone exits.
+func waitRegistered(ctx context.Context, t *testing.T, gw *gateway, phone *sippRun, user string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		cs, err := gw.store.ListContacts(ctx, user, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(cs) > 0 {
+			return
+		}
+		select {
+		case err := <-phone.done:
+			t.Fatalf("sipp %s exited before %s registered: %v\n%s", phone.name, user, err, phone.report(gw))
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not register\n%s", user, phone.report(gw))
+		}
+	}
+}
+
 // TestSIPpInboundCall puts a real call through the gateway with SIPp at
 // both ends: alice's phone registers (digest authentication) and answers,
 // the carrier calls her personal number from the trunk's address and hangs
@@ -98,24 +151,7 @@ func TestSIPpInboundCall(t *testing.T) {
 
 	agent := startSIPp(ctx, t, gw, "agent", "127.0.0.1",
 		"-oocsf", filepath.Join("testdata", "sipp", "agent_answer.xml"))
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		cs, err := gw.store.ListContacts(ctx, "alice", time.Now())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(cs) > 0 {
-			break
-		}
-		select {
-		case err := <-agent.done:
-			t.Fatalf("sipp agent exited before alice registered: %v\n%s", err, agent.report(gw))
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("alice did not register\n%s", agent.report(gw))
-		}
-	}
+	waitRegistered(ctx, t, gw, agent, "alice")
 
 	trunk := startSIPp(ctx, t, gw, "trunk", "127.0.0.2")
 	trunk.wait(t, gw)
