@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo"
+	gosip "github.com/emiago/sipgo/sip"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/teamline/teamline/billing"
@@ -420,5 +421,27 @@ func TestRegistrationsGauge(t *testing.T) {
 	}
 	if got := gauge(); got != 2 {
 		t.Errorf("registrations after bob left = %v, want 2", got)
+	}
+}
+
+func TestRegisterContactTooLong(t *testing.T) {
+	gw := startGateway(t, gatewayTeam, "")
+	p := newPhone(t, "127.0.0.1")
+	long := strings.Repeat("x", 2000)
+	req := gosip.NewRequest(gosip.REGISTER, gosip.Uri{Scheme: "sip", Host: "127.0.0.1", Port: portOf(gw.Addr("udp"))})
+	req.AppendHeader(&gosip.ToHeader{Address: gosip.Uri{Scheme: "sip", User: "alice", Host: "127.0.0.1"}})
+	fh := &gosip.FromHeader{Address: gosip.Uri{Scheme: "sip", User: "alice", Host: "127.0.0.1"}, Params: gosip.NewParams()}
+	fh.Params.Add("tag", "t1")
+	req.AppendHeader(fh)
+	req.AppendHeader(gosip.NewHeader("Contact", "<sip:alice@127.0.0.1:5062;x="+long+">"))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	res, err := p.client.Do(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err = p.client.DoDigestAuth(ctx, req, res, *aliceAuth)
+	if err != nil || res.StatusCode != 400 {
+		t.Fatalf("REGISTER with a 2 KB contact: %v %v, want 400", res, err)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/emiago/sipgo"
+	gosip "github.com/emiago/sipgo/sip"
 )
 
 // Default ports (RFC 3261 19.1.2).
@@ -183,3 +184,10 @@ func (b *boundListener) clientOptions(advertise string) ([]sipgo.ClientOption, e
 	}
 	return opts, nil
 }
+
+// sipgo refuses to send a UDP message larger than its UDPMTUSize less 200
+// bytes (1,300 by default). RFC 3261 18.1.1 would move such a request to
+// TCP; a phone registered over UDP cannot be reached that way, so the
+// gateway sends larger datagrams (IP fragments them) rather than fail a
+// call whose SDP or route set is long. Reading already accepts 32 KiB.
+func init() { gosip.UDPMTUSize = 8192 }

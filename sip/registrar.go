@@ -21,6 +21,12 @@ import (
 // phone go there rather than to the Contact URI, which behind NAT names a
 // private address (RFC 3581's received/rport applied to the registration).
 
+// Limits of a binding's text, as the store keeps them.
+const (
+	maxBindingText = 1024 // Contact URI
+	maxInstance    = 255  // +sip.instance
+)
+
 // maxContactsPerRegister bounds one REGISTER's Contact list.
 const maxContactsPerRegister = 16
 
@@ -125,6 +131,11 @@ func (s *Server) updateBindings(ctx context.Context, req *gosip.Request, usernam
 			expires = d
 		}
 		uri := c.Address.String()
+		instance, _ := c.Params.Get("+sip.instance")
+		if len(uri) > maxBindingText || len(instance) > maxInstance {
+			// The store's limits, answered as the phone's mistake.
+			return &reply{code: 400, reason: "Contact Too Long"}
+		}
 		if expires == 0 {
 			if err := b.Contacts.DeleteContact(ctx, username, uri); err != nil {
 				return s.storeError(err)
@@ -138,7 +149,6 @@ func (s *Server) updateBindings(ctx context.Context, req *gosip.Request, usernam
 			}}
 		}
 		expires = min(expires, b.Registrar.MaxExpires)
-		instance, _ := c.Params.Get("+sip.instance")
 		ua := ""
 		if h := req.GetHeader("User-Agent"); h != nil {
 			ua = h.Value()
