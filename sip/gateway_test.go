@@ -84,7 +84,7 @@ func startGatewayWith(t *testing.T, team string, tweak func(*sip.Backend)) *gate
 	b := sip.Backend{
 		Directory: cache, Phones: phones, Router: router.NewBasic(cache), Contacts: st, Records: st,
 		MediaIP: netip.MustParseAddr("127.0.0.1"), Node: "test-node",
-		Calls: sip.CallConfig{InviteTimeout: 2 * time.Second, DrainTimeout: 2 * time.Second},
+		Calls: sip.CallConfig{InviteTimeout: 2 * time.Second, DrainTimeout: 2 * time.Second, CallerIDHeader: "X-Teamline-Caller-ID"},
 	}
 	if tweak != nil {
 		tweak(&b)
@@ -315,7 +315,7 @@ func (p *phone) registerOver(gw *gateway, transport, user, password string, expi
 }
 
 // call places a call from this phone (as a trunk or agent) to user@gw.
-func (p *phone) call(gw *gateway, to, from string, auth *sipgo.DigestAuth) (*sipgo.DialogClientSession, error) {
+func (p *phone) call(gw *gateway, to, from string, auth *sipgo.DigestAuth, headers ...gosip.Header) (*sipgo.DialogClientSession, error) {
 	host, port, _ := net.SplitHostPort(p.addr)
 	var portN int
 	fmt.Sscan(port, &portN)
@@ -325,6 +325,9 @@ func (p *phone) call(gw *gateway, to, from string, auth *sipgo.DigestAuth) (*sip
 	fh.Params.Add("tag", gosip.GenerateTagN(8))
 	req.AppendHeader(fh)
 	req.AppendHeader(gosip.NewHeader("Content-Type", "application/sdp"))
+	for _, h := range headers {
+		req.AppendHeader(h)
+	}
 	req.SetBody([]byte(p.rtp.sdp()))
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()

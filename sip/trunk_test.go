@@ -141,3 +141,39 @@ func TestUnknownSourceRejectedOrDropped(t *testing.T) {
 		}
 	}
 }
+
+func TestOutboundCallerIDHeaderAndInternational(t *testing.T) {
+	carrier := newPhone(t, "127.0.0.2")
+	gw := startGateway(t, gatewayTeam, carrier.addr)
+	alice := registered(t, gw, "alice", "alice-pw-1", "127.0.0.1")
+
+	// Her own personal number, picked for this call.
+	sess, err := alice.call(gw, "5125557777", "alice", aliceAuth, gosip.NewHeader("X-Teamline-Caller-ID", "+15125550110"))
+	if err != nil {
+		t.Fatalf("call: %v", err)
+	}
+	carrier.mu.Lock()
+	inv := carrier.dialogs[0].InviteRequest
+	carrier.mu.Unlock()
+	if got := inv.From().Address.User; got != "+15125550110" {
+		t.Errorf("caller ID %q, want alice's personal number", got)
+	}
+	if inv.GetHeader("X-Teamline-Caller-ID") != nil {
+		t.Error("the caller-ID header leaked to the carrier")
+	}
+	hangup(t, sess)
+
+	// A number that is not hers (not the account's at all) is refused.
+	_, err = alice.call(gw, "5125557777", "alice", aliceAuth, gosip.NewHeader("X-Teamline-Caller-ID", "+15125559876"))
+	if code := statusOf(t, err); code != 403 {
+		t.Errorf("foreign caller ID: %d, want 403", code)
+	}
+	// International destinations are off by default (R-OUT-3).
+	_, err = alice.call(gw, "+442079460000", "alice", aliceAuth)
+	if code := statusOf(t, err); code != 403 {
+		t.Errorf("international call: %d, want 403", code)
+	}
+	if n := carrier.invites.Load(); n != 1 {
+		t.Errorf("carrier got %d INVITEs, want only the allowed call", n)
+	}
+}
