@@ -64,6 +64,13 @@ func startGateway(t *testing.T, team string, trunkProxy string) *gateway {
 // adjusted by tweak.
 func startGatewayWith(t *testing.T, team string, tweak func(*sip.Backend)) *gateway {
 	t.Helper()
+	return startGatewayOn(t, team, tweak, loopback)
+}
+
+// startGatewayOn is startGatewayWith on the given listeners, with extra
+// server options (TLS).
+func startGatewayOn(t *testing.T, team string, tweak func(*sip.Backend), listeners []sip.Listener, opts ...sip.Option) *gateway {
+	t.Helper()
 	st := storetest.Open(t, store.DriverSQLite)
 	phones, err := directory.NewPhones("US")
 	if err != nil {
@@ -103,7 +110,7 @@ func startGatewayWith(t *testing.T, team string, tweak func(*sip.Backend)) *gate
 		}
 		_ = eng.Close()
 	})
-	srv := startServer(t, sip.TelephonyFunc(cache.TelephonyEnabled), loopback, sip.WithBackend(b))
+	srv := startServer(t, sip.TelephonyFunc(cache.TelephonyEnabled), listeners, append(opts, sip.WithBackend(b))...)
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("gateway log:\n%s", srv.logs)
@@ -150,12 +157,12 @@ func (p *phone) hangupRinging() {
 
 // newPhone starts a phone bound to ip (127.0.0.1 for phones, 127.0.0.2 for
 // the trunk).
-func newPhone(t *testing.T, ip string) *phone {
+func newPhone(t *testing.T, ip string, uaOpts ...sipgo.UserAgentOption) *phone {
 	t.Helper()
 	quiet := slog.New(slog.DiscardHandler)
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent("test-phone"),
+	ua, err := sipgo.NewUA(append([]sipgo.UserAgentOption{sipgo.WithUserAgent("test-phone"),
 		sipgo.WithUserAgentTransportLayerOptions(gosip.WithTransportLayerLogger(quiet)),
-		sipgo.WithUserAgentTransactionLayerOptions(gosip.WithTransactionLayerLogger(quiet)))
+		sipgo.WithUserAgentTransactionLayerOptions(gosip.WithTransactionLayerLogger(quiet))}, uaOpts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

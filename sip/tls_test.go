@@ -96,3 +96,29 @@ func selfSigned(t *testing.T) (certFile, keyFile string, roots *x509.CertPool) {
 	roots.AddCert(cert)
 	return certFile, keyFile, roots
 }
+
+// TestPhoneOverTLS: a phone registers over TLS and is called back on the
+// same connection.
+func TestPhoneOverTLS(t *testing.T) {
+	certFile, keyFile, roots := selfSigned(t)
+	gw := startGatewayOn(t, gatewayTeam, func(b *sip.Backend) {
+		b.Trunks = []sip.Trunk{{Name: "carrier", Proxy: "127.0.0.1:9", Inbound: trunkSource}}
+	}, []sip.Listener{
+		{Transport: "udp", Address: "127.0.0.1:0"},
+		{Transport: "tls", Address: "127.0.0.1:0"},
+	}, sip.WithTLS(certFile, keyFile))
+	alice := newPhone(t, "127.0.0.1", sipgo.WithUserAgenTLSConfig(&tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}))
+	if res := alice.registerOver(gw, "tls", "alice", "alice-pw-1", 300); res.StatusCode != 200 {
+		t.Fatalf("REGISTER over TLS: %d", res.StatusCode)
+	}
+	trunk := newPhone(t, "127.0.0.2")
+	sess, err := trunk.call(gw, "+15125550110", "+17375559999", nil)
+	if err != nil {
+		t.Fatalf("call to a TLS phone: %v\n%s", err, gw.logs)
+	}
+	if alice.invites.Load() != 1 {
+		t.Errorf("alice's phone got %d INVITEs", alice.invites.Load())
+	}
+	hangup(t, sess)
+	eventually(t, "BYE over TLS", func() bool { return alice.byes.Load() == 1 })
+}
