@@ -25,7 +25,7 @@ func (s *Server) runCall(ctx context.Context, c *call, plan *callPlan, req *gosi
 		s.respond(ctx, c.log, req, tx, s.storeError(err))
 		return
 	}
-	c.log = c.log.With("record", c.rec.ID, "direction", string(c.rec.Direction))
+	c.log = c.log.With("record", c.rec.ID, "direction", string(c.rec.Direction), "trunk", c.rec.Trunk, "user", c.rec.Username)
 	s.calls.add(c)
 	s.metrics.activeCalls.Inc()
 	if plan.code != 0 {
