@@ -17,37 +17,49 @@ import (
 const benchWindow = 64
 
 // BenchmarkRelay pushes 172-byte RTP packets (20 ms of G.711) from A to B
-// through one bridge and through 100 bridges. ns/op is wall time per relayed
-// packet; cpu-ns/pkt is the whole process's CPU time per packet, which
-// includes the harness's own send and receive (see
+// through one bridge, 100 bridges and 500 bridges. ns/op is wall time per
+// relayed packet; cpu-ns/pkt is the whole process's CPU time per packet,
+// which includes the harness's own send and receive (see
 // BenchmarkLoopbackBaseline for that part alone); allocs/op counts every
 // goroutine, the relay's included.
+//
+// relay=epoll is the default relay on Linux, relay=goroutines the one with a
+// goroutine per socket (Config.GoroutineRelay).
 func BenchmarkRelay(b *testing.B) {
-	for _, tc := range []struct {
-		name      string
-		bridges   int
-		transcode bool
-	}{
-		{"bridges=1", 1, false},
-		{"bridges=100", 100, false},
-		{"bridges=100/transcode", 100, true},
-	} {
-		b.Run(tc.name, func(b *testing.B) {
-			e := newTestEngine(b, 2*tc.bridges+8, Config{})
-			var src, dst []*net.UDPConn
-			var to []netip.AddrPort
-			for range tc.bridges {
-				a, p := newPeer(b), newPeer(b)
-				bAnswer := pcmu
-				if tc.transcode {
-					bAnswer = pcma
-				}
-				br := call(b, e, a, p, pcmu, bAnswer)
-				src, dst, to = append(src, a.rtp), append(dst, p.rtp), append(to, br.Local(SideA))
-			}
-			runPump(b, src, dst, to)
-		})
+	for _, relay := range []string{"epoll", "goroutines"} {
+		for _, tc := range []struct {
+			name      string
+			bridges   int
+			transcode bool
+		}{
+			{"bridges=1", 1, false},
+			{"bridges=100", 100, false},
+			{"bridges=100/transcode", 100, true},
+			{"bridges=500", 500, false},
+		} {
+			b.Run("relay="+relay+"/"+tc.name, func(b *testing.B) {
+				benchRelay(b, tc.bridges, tc.transcode, relay == "goroutines")
+			})
+		}
 	}
+}
+
+func benchRelay(b *testing.B, bridges int, transcode, goroutines bool) {
+	// Slack for ports of the range that the peers' ephemeral sockets
+	// happen to hold.
+	e := newTestEngine(b, 3*bridges+8, Config{GoroutineRelay: goroutines})
+	var src, dst []*net.UDPConn
+	var to []netip.AddrPort
+	for range bridges {
+		a, p := newPeer(b), newPeer(b)
+		bAnswer := pcmu
+		if transcode {
+			bAnswer = pcma
+		}
+		br := call(b, e, a, p, pcmu, bAnswer)
+		src, dst, to = append(src, a.rtp), append(dst, p.rtp), append(to, br.Local(SideA))
+	}
+	runPump(b, src, dst, to)
 }
 
 // BenchmarkLoopbackBaseline is the harness without a bridge: A's socket

@@ -3,7 +3,6 @@ package media
 import (
 	"log/slog"
 	"math/rand/v2"
-	"net"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -60,7 +59,8 @@ type Bridge struct {
 
 	started   atomic.Bool
 	closeOnce sync.Once
-	wg        sync.WaitGroup
+	wg        sync.WaitGroup // the goroutine relay's goroutines
+	poll      *pollBridge    // the epoll relay's registration
 
 	mu  sync.Mutex // SDP state below; never taken per packet
 	sdp [2]sdpState
@@ -85,8 +85,8 @@ type sdpState struct {
 	ourTE   uint8 // the telephone-event PT we offered it
 }
 
-// NewBridge allocates a port pair facing each side. The relay goroutines run
-// from here on, dropping what arrives until Start. It returns ErrNoPorts when
+// NewBridge allocates a port pair facing each side. The relay runs from here
+// on, dropping what arrives until Start. It returns ErrNoPorts when
 // the range is exhausted.
 func (e *Engine) NewBridge(log *slog.Logger, opts ...BridgeOption) (*Bridge, error) {
 	if log == nil {
@@ -100,14 +100,16 @@ func (e *Engine) NewBridge(log *slog.Logger, opts ...BridgeOption) (*Bridge, err
 		b.legs[s] = &leg{side: Side(s)}
 		b.sdp[s].sessID = rand.Uint64() >> 1 // RFC 4566: fits a 63-bit NTP-ish value
 	}
+	b.rebuild()
 	if err := e.addBridge(b); err != nil {
 		return nil, err
 	}
-	b.rebuild()
-	for _, l := range b.legs {
-		b.wg.Add(2)
-		go b.relayRTP(l, b.legs[l.side.Other()])
-		go b.relayRTCP(l, b.legs[l.side.Other()])
+	if e.poll == nil {
+		for _, l := range b.legs {
+			b.wg.Add(2)
+			go b.relayRTP(l, b.legs[l.side.Other()])
+			go b.relayRTCP(l, b.legs[l.side.Other()])
+		}
 	}
 	log.Debug("media bridge open", "local_a", b.Local(SideA), "local_b", b.Local(SideB))
 	return b, nil
@@ -124,10 +126,14 @@ func (b *Bridge) Start() {
 }
 
 // Close stops the relay and releases the ports into quarantine. It is
-// idempotent and waits for the bridge's goroutines.
+// idempotent and waits until no relay goroutine uses the bridge (with the
+// epoll relay, at most one round of its worker).
 func (b *Bridge) Close() {
 	b.closeOnce.Do(func() {
 		b.stopping.Store(true)
+		if b.e.poll != nil {
+			b.e.poll.remove(b)
+		}
 		for _, l := range b.legs {
 			l.rtp.Close()
 			l.rtcp.Close()
@@ -177,9 +183,9 @@ func (b *Bridge) setRemoteLocked(s Side, d Description, codec Codec) {
 	b.rebuild()
 }
 
-// rebuild publishes the SDP state to the relay goroutines: the destination
-// of each side and the payload type routes of both directions. Called with
-// b.mu held (or before the goroutines start).
+// rebuild publishes the SDP state to the relay: the destination of each side
+// and the payload type routes of both directions. Called with b.mu held (or
+// before the relay starts).
 func (b *Bridge) rebuild() {
 	for s, l := range b.legs {
 		st := &b.sdp[s]
@@ -295,7 +301,7 @@ func (b *Bridge) checkTimeout(now time.Time, timeout time.Duration) func() {
 // packet are atomics written by the SDP calls.
 type leg struct {
 	side      Side
-	rtp, rtcp *net.UDPConn
+	rtp, rtcp udpConn
 	local     netip.AddrPort
 	localRTCP netip.AddrPort
 	w         *streamWriter // the one writer of the RTP stream toward this side
@@ -310,10 +316,10 @@ type leg struct {
 	_         [64]byte
 }
 
-func (l *leg) setConns(rtp, rtcp *net.UDPConn) {
+func (l *leg) setConns(rtp, rtcp udpConn) {
 	l.rtp, l.rtcp = rtp, rtcp
-	l.local = rtp.LocalAddr().(*net.UDPAddr).AddrPort()
-	l.localRTCP = rtcp.LocalAddr().(*net.UDPAddr).AddrPort()
+	l.local = rtp.localAddrPort()
+	l.localRTCP = rtcp.localAddrPort()
 	l.w = newStreamWriter(rtp, 8000)
 }
 

@@ -14,6 +14,14 @@
 // number and timestamp, so whatever feeds the stream (the bridged peer today,
 // prompts later) produces one continuous RTP stream for the far end.
 //
+// On Linux the relay runs on a few worker goroutines (GOMAXPROCS by default),
+// each with an epoll instance of its own that holds the raw non-blocking
+// sockets of its bridges (all four of a bridge on one worker). A worker parks
+// in the Go netpoller on its epoll descriptor, so one wake-up serves every
+// socket that became ready meanwhile; it drains a ready socket with recvmmsg
+// and sends with sendto, without the Go scheduler per packet. Elsewhere, or
+// with Config.GoroutineRelay, each socket has a goroutine of its own.
+//
 // The Engine owns the port range, a quarantine that keeps a released port pair
 // idle for a while (late packets of the old call must not reach a new one), the
 // media timeout watchdog and the Prometheus metrics for all bridges.

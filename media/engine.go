@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,10 +21,16 @@ type Config struct {
 	PortMax      int           // last port of the range
 	Quarantine   time.Duration // a released port pair is not reused for this long (DefaultQuarantine when 0)
 	MediaTimeout time.Duration // no RTP from either side for this long while neither side is on hold -> the bridge's timeout func (0 = off)
+
+	// GoroutineRelay relays with a goroutine per socket (four per bridge)
+	// instead of the epoll workers. It is the only relay off Linux.
+	GoroutineRelay bool
+	// RelayWorkers is the number of epoll workers (GOMAXPROCS when 0).
+	RelayWorkers int
 }
 
-// Engine owns the RTP port range, every Bridge and the goroutine that
-// watches bridges for media timeouts.
+// Engine owns the RTP port range, every Bridge, the relay workers and the
+// goroutine that watches bridges for media timeouts.
 type Engine struct {
 	log *slog.Logger
 	cfg Config
@@ -35,6 +42,8 @@ type Engine struct {
 	closed  bool
 
 	portsInUse atomic.Int64
+
+	poll *poller // the epoll relay's workers; nil with the goroutine relay
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -49,8 +58,8 @@ func NewEngine(log *slog.Logger, cfg Config) (*Engine, error) {
 	if cfg.Quarantine == 0 {
 		cfg.Quarantine = DefaultQuarantine
 	}
-	if cfg.Quarantine < 0 || cfg.MediaTimeout < 0 {
-		return nil, fmt.Errorf("media: negative quarantine or media timeout")
+	if cfg.Quarantine < 0 || cfg.MediaTimeout < 0 || cfg.RelayWorkers < 0 {
+		return nil, fmt.Errorf("media: negative quarantine, media timeout or relay workers")
 	}
 	pool, err := newPortPool(cfg.BindIP, cfg.PortMin, cfg.PortMax, cfg.Quarantine)
 	if err != nil {
@@ -62,6 +71,16 @@ func NewEngine(log *slog.Logger, cfg Config) (*Engine, error) {
 		pool:    pool,
 		bridges: make(map[*Bridge]struct{}),
 		stop:    make(chan struct{}),
+	}
+	if !cfg.GoroutineRelay && epollRelay {
+		n := cfg.RelayWorkers
+		if n == 0 {
+			n = runtime.GOMAXPROCS(0)
+		}
+		if e.poll, err = newPoller(log, n); err != nil {
+			return nil, err
+		}
+		pool.raw = true
 	}
 	if cfg.MediaTimeout > 0 {
 		e.wg.Add(1)
@@ -89,6 +108,9 @@ func (e *Engine) Close() error {
 	}
 	close(e.stop)
 	e.wg.Wait()
+	if e.poll != nil {
+		e.poll.close()
+	}
 	return nil
 }
 
@@ -98,7 +120,8 @@ func (e *Engine) PortsInUse() int {
 	return int(e.portsInUse.Load())
 }
 
-// addBridge binds a port pair for each leg of b and registers b.
+// addBridge binds a port pair for each leg of b and registers b (and its
+// sockets with a relay worker).
 func (e *Engine) addBridge(b *Bridge) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -121,6 +144,9 @@ func (e *Engine) addBridge(b *Bridge) error {
 		b.legs[s].setConns(rtp, rtcp)
 	}
 	e.bridges[b] = struct{}{}
+	if e.poll != nil {
+		e.poll.add(b)
+	}
 	return nil
 }
 

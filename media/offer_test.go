@@ -18,14 +18,19 @@ var testPortBase atomic.Int32
 // so tests do not see each other's quarantine. The ranges lie below the
 // kernel's ephemeral ports (32768-60999 on Linux), where the test peers'
 // sockets land.
+// testGoroutineRelay makes newTestEngine's engines use the goroutine relay
+// (TestGoroutineRelay sets it while it runs the relay tests again).
+var testGoroutineRelay bool
+
 func newTestEngine(t testing.TB, pairs int, cfg Config) *Engine {
 	t.Helper()
-	base := 21000 + int(testPortBase.Add(int32(pairs*2+2)))
+	base := 21000 + int(testPortBase.Add(int32(pairs*2+2)))%20000 // long benchmark runs wrap around
 	cfg.BindIP = netip.MustParseAddr("127.0.0.1")
 	cfg.PortMin, cfg.PortMax = base, base+pairs*2-1
 	if cfg.Quarantine == 0 {
 		cfg.Quarantine = 50e6 // 50ms
 	}
+	cfg.GoroutineRelay = cfg.GoroutineRelay || testGoroutineRelay
 	e, err := NewEngine(slog.New(slog.DiscardHandler), cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -22,6 +22,7 @@ type portPool struct {
 	inUse      []bool      // by pair index
 	freeAt     []time.Time // by pair index: end of quarantine
 	quarantine time.Duration
+	raw        bool // raw non-blocking sockets for the epoll relay, not *net.UDPConn
 }
 
 func newPortPool(bindIP netip.Addr, min, max int, quarantine time.Duration) (*portPool, error) {
@@ -44,7 +45,7 @@ func newPortPool(bindIP netip.Addr, min, max int, quarantine time.Duration) (*po
 }
 
 // alloc binds the next free pair. Pairs another process holds are skipped.
-func (p *portPool) alloc(now time.Time) (rtp, rtcp *net.UDPConn, err error) {
+func (p *portPool) alloc(now time.Time) (rtp, rtcp udpConn, err error) {
 	for range p.pairs {
 		i := p.next
 		p.next = (p.next + 1) % p.pairs
@@ -67,16 +68,26 @@ func (p *portPool) alloc(now time.Time) (rtp, rtcp *net.UDPConn, err error) {
 	return nil, nil, ErrNoPorts
 }
 
-func (p *portPool) listen(port int) (*net.UDPConn, error) {
+func (p *portPool) listen(port int) (udpConn, error) {
+	if p.raw {
+		return listenRaw(p.bindIP, port)
+	}
+	var c *net.UDPConn
+	var err error
 	if !p.bindIP.IsValid() || (p.bindIP.IsUnspecified() && p.bindIP.Is6()) {
 		// All interfaces, both address families.
-		return net.ListenUDP("udp", &net.UDPAddr{Port: port})
+		c, err = net.ListenUDP("udp", &net.UDPAddr{Port: port})
+	} else {
+		network := "udp4"
+		if p.bindIP.Is6() && !p.bindIP.Is4In6() {
+			network = "udp6"
+		}
+		c, err = net.ListenUDP(network, net.UDPAddrFromAddrPort(netip.AddrPortFrom(p.bindIP.Unmap(), uint16(port))))
 	}
-	network := "udp4"
-	if p.bindIP.Is6() && !p.bindIP.Is4In6() {
-		network = "udp6"
+	if err != nil {
+		return nil, err
 	}
-	return net.ListenUDP(network, net.UDPAddrFromAddrPort(netip.AddrPortFrom(p.bindIP.Unmap(), uint16(port))))
+	return goConn{c}, nil
 }
 
 // release puts the pair whose RTP port is port into quarantine. The caller

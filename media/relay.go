@@ -14,28 +14,35 @@ import (
 const readBufSize = 2048
 
 // relayRTP reads RTP from the side in faces and sends it on toward the side
-// out faces. One goroutine per socket; it ends when Close closes the socket.
+// out faces. One goroutine per socket (Config.GoroutineRelay); it ends when
+// Close closes the socket.
 func (b *Bridge) relayRTP(in, out *leg) {
 	defer b.wg.Done()
 	var buf [readBufSize]byte
-	c := &in.rtpIn
+	conn := in.rtp.(goConn)
 	for {
-		n, src, err := in.rtp.ReadFromUDPAddrPort(buf[:])
+		n, src, err := conn.ReadFromUDPAddrPort(buf[:])
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
 			continue // e.g. ICMP errors reported on the socket
 		}
-		c.pkts.Add(1)
-		c.bytes.Add(uint64(n))
-		if !b.started.Load() {
-			c.drop(dropNotStarted)
-			continue
-		}
-		if reason := b.relayPacket(in, out, buf[:n], src); reason != dropNone {
-			c.drop(reason)
-		}
+		b.onRTP(in, out, buf[:n], src)
+	}
+}
+
+// onRTP handles one datagram that arrived on in's RTP socket from src.
+func (b *Bridge) onRTP(in, out *leg, pkt []byte, src netip.AddrPort) {
+	c := &in.rtpIn
+	c.pkts.Add(1)
+	c.bytes.Add(uint64(len(pkt)))
+	if !b.started.Load() {
+		c.drop(dropNotStarted)
+		return
+	}
+	if reason := b.relayPacket(in, out, pkt, src); reason != dropNone {
+		c.drop(reason)
 	}
 }
 
@@ -85,44 +92,51 @@ func (b *Bridge) relayPacket(in, out *leg, pkt []byte, src netip.AddrPort) dropR
 }
 
 // relayRTCP carries RTCP unchanged from in's side to out's side, latched
-// like RTP.
+// like RTP. One goroutine per socket, as relayRTP.
 func (b *Bridge) relayRTCP(in, out *leg) {
 	defer b.wg.Done()
 	var buf [readBufSize]byte
-	c := &in.rtcpIn
+	conn := in.rtcp.(goConn)
 	for {
-		n, src, err := in.rtcp.ReadFromUDPAddrPort(buf[:])
+		n, src, err := conn.ReadFromUDPAddrPort(buf[:])
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
 			continue
 		}
-		c.pkts.Add(1)
-		c.bytes.Add(uint64(n))
-		if !b.started.Load() {
-			c.drop(dropNotStarted)
-			continue
-		}
-		// RFC 3550 6.4: version 2, and a compound packet starts with a
-		// header of at least 8 bytes.
-		if n < 8 || n == readBufSize || buf[0]>>6 != 2 {
-			c.drop(dropMalformed)
-			continue
-		}
-		in.latch(&in.latchRTCP, src, b, "rtcp")
-		dst, ok := out.target(&out.latchRTCP, true)
-		if !ok {
-			c.drop(dropNoRemote)
-			continue
-		}
-		if _, err := out.rtcp.WriteToUDPAddrPort(buf[:n], dst); err != nil {
-			c.drop(dropSendError)
-			continue
-		}
-		c.fwdPkts.Add(1)
-		c.fwdBytes.Add(uint64(n))
+		b.onRTCP(in, out, buf[:n], src)
 	}
+}
+
+// onRTCP handles one datagram that arrived on in's RTCP socket from src.
+func (b *Bridge) onRTCP(in, out *leg, pkt []byte, src netip.AddrPort) {
+	c := &in.rtcpIn
+	n := len(pkt)
+	c.pkts.Add(1)
+	c.bytes.Add(uint64(n))
+	if !b.started.Load() {
+		c.drop(dropNotStarted)
+		return
+	}
+	// RFC 3550 6.4: version 2, and a compound packet starts with a
+	// header of at least 8 bytes.
+	if n < 8 || n == readBufSize || pkt[0]>>6 != 2 {
+		c.drop(dropMalformed)
+		return
+	}
+	in.latch(&in.latchRTCP, src, b, "rtcp")
+	dst, ok := out.target(&out.latchRTCP, true)
+	if !ok {
+		c.drop(dropNoRemote)
+		return
+	}
+	if _, err := out.rtcp.WriteToUDPAddrPort(pkt, dst); err != nil {
+		c.drop(dropSendError)
+		return
+	}
+	c.fwdPkts.Add(1)
+	c.fwdBytes.Add(uint64(n))
 }
 
 // latch records src as the address of l's side (symmetric RTP, RFC 4961):

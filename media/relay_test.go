@@ -599,3 +599,93 @@ func gather(t testing.TB, e *Engine) map[string]float64 {
 	}
 	return m
 }
+
+// TestGoroutineRelay runs the relay tests again with a goroutine per socket
+// (Config.GoroutineRelay; the default relay is the epoll one on Linux).
+func TestGoroutineRelay(t *testing.T) {
+	testGoroutineRelay = true
+	defer func() { testGoroutineRelay = false }()
+	for _, tc := range []struct {
+		name string
+		f    func(*testing.T)
+	}{
+		{"BothWays", TestRelayBothWays},
+		{"Transcodes", TestRelayTranscodes},
+		{"TelephoneEvent", TestRelayTelephoneEvent},
+		{"Drops", TestRelayDrops},
+		{"NoRemote", TestRelayNoRemote},
+		{"Latches", TestRelayLatches},
+		{"RTCP", TestRelayRTCP},
+		{"SourceSwitch", TestRelaySourceSwitch},
+		{"WritePayload", TestWriterWritePayload},
+		{"MediaTimeoutCloses", TestMediaTimeoutCloses},
+		{"PortsReturned", TestPortsReturned},
+		{"PortsSkipBusyRoundRobin", TestPortsSkipBusyRoundRobin},
+		{"EngineClose", TestEngineClose},
+		{"CloseUnderLoad", TestCloseUnderLoad},
+	} {
+		t.Run(tc.name, tc.f)
+	}
+}
+
+// Closing bridges while packets flow through them and through others:
+// Close stays quick and every counter and port comes back.
+func TestCloseUnderLoad(t *testing.T) {
+	e := newTestEngine(t, 64, Config{Quarantine: time.Millisecond})
+	type live struct {
+		br   *Bridge
+		stop chan struct{}
+		done chan struct{}
+	}
+	var ring []live
+	var slowest time.Duration
+	closeOldest := func() {
+		l := ring[0]
+		ring = ring[1:]
+		t0 := time.Now()
+		l.br.Close()
+		slowest = max(slowest, time.Since(t0))
+		close(l.stop)
+		<-l.done
+	}
+	var relayed uint64
+	for range 150 {
+		a, b := newPeer(t), newPeer(t)
+		br := call(t, e, a, b, pcmu, pcmu)
+		l := live{br, make(chan struct{}), make(chan struct{})}
+		to := br.Local(SideA)
+		go func() {
+			defer close(l.done)
+			pkt := make([]byte, 172)
+			pkt[0] = 0x80
+			for i := 0; ; i++ {
+				select {
+				case <-l.stop:
+					return
+				case <-time.After(200 * time.Microsecond):
+				}
+				pkt[3] = byte(i)
+				_, _ = a.rtp.WriteToUDPAddrPort(pkt, to)
+			}
+		}()
+		ring = append(ring, l)
+		if len(ring) > 20 {
+			relayed += ring[0].br.Stats(SideB).PacketsOut
+			closeOldest()
+		}
+		time.Sleep(time.Millisecond)
+	}
+	for len(ring) > 0 {
+		closeOldest()
+	}
+	if relayed == 0 {
+		t.Error("nothing relayed")
+	}
+	if n := e.PortsInUse(); n != 0 {
+		t.Errorf("PortsInUse %d", n)
+	}
+	if slowest > time.Second {
+		t.Errorf("slowest Close took %v", slowest)
+	}
+	t.Logf("relayed %d packets, slowest Close %v", relayed, slowest)
+}

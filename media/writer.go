@@ -3,7 +3,6 @@ package media
 import (
 	"encoding/binary"
 	"math/rand/v2"
-	"net"
 	"net/netip"
 	"sync"
 	"time"
@@ -30,7 +29,7 @@ const (
 // 4.1: the marker flags the start of a talkspurt, i.e. a timing discontinuity
 // the receiver should not smooth over).
 type streamWriter struct {
-	conn      *net.UDPConn
+	conn      udpConn
 	clockRate uint32
 	epoch     time.Time
 
@@ -52,7 +51,7 @@ type streamWriter struct {
 	buf [12 + 1500]byte // header + payload for WritePayload
 }
 
-func newStreamWriter(conn *net.UDPConn, clockRate uint32) *streamWriter {
+func newStreamWriter(conn udpConn, clockRate uint32) *streamWriter {
 	return &streamWriter{
 		conn:      conn,
 		clockRate: clockRate,
