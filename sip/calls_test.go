@@ -445,3 +445,37 @@ func TestRegisterContactTooLong(t *testing.T) {
 		t.Fatalf("REGISTER with a 2 KB contact: %v %v, want 400", res, err)
 	}
 }
+
+func TestHoldFromTheCallee(t *testing.T) {
+	gw := startGateway(t, gatewayTeam, "")
+	alice := registered(t, gw, "alice", "alice-pw-1", "127.0.0.1")
+	trunk := newPhone(t, "127.0.0.2")
+	sess, err := trunk.call(gw, "+15125550110", "+17375559999", nil)
+	if err != nil {
+		t.Fatalf("call: %v", err)
+	}
+	alice.mu.Lock()
+	d := alice.dialogs[0]
+	alice.mu.Unlock()
+	hold := strings.Replace(alice.rtp.sdp(), "a=sendrecv", "a=inactive", 1)
+	req := gosip.NewRequest(gosip.INVITE, d.InviteRequest.Contact().Address)
+	req.AppendHeader(gosip.NewHeader("Content-Type", "application/sdp"))
+	req.SetBody([]byte(hold))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	res, err := d.Do(ctx, req)
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("re-INVITE from alice: %v %v", res, err)
+	}
+	if d, err := media.ParseSDP(res.Body()); err != nil || d.Direction != media.Inactive {
+		t.Errorf("answer direction %v (%v), want inactive", d.Direction, err)
+	}
+	_ = d.WriteRequest(gosip.NewRequest(gosip.ACK, req.Recipient))
+	trunk.mu.Lock()
+	holds := trunk.holds
+	trunk.mu.Unlock()
+	if len(holds) != 1 || holds[0] != media.Inactive {
+		t.Errorf("the carrier saw re-INVITEs with directions %v, want [inactive]", holds)
+	}
+	hangup(t, sess)
+}
