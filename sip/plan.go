@@ -1,0 +1,223 @@
+package sip
+
+import (
+	"context"
+	"strings"
+
+	gosip "github.com/emiago/sipgo/sip"
+
+	"github.com/teamline/teamline/billing"
+	"github.com/teamline/teamline/directory"
+	"github.com/teamline/teamline/router"
+)
+
+// callPlan is where a call goes: targets rung together (a user's phones),
+// or one after the other (trunks, for failover).
+type callPlan struct {
+	parallel   []*target
+	sequential []*target
+	from       caller
+	username   string // the agent the call is for (inbound, internal) or from (outbound)
+	result     billing.Result
+	code       int
+	reason     string
+}
+
+// plan decides the targets of a call and fills in its record.
+func (s *Server) plan(ctx context.Context, c *call, p party, req *gosip.Request) (*callPlan, error) {
+	if p.trunk != nil {
+		return s.planInbound(ctx, c, p.trunk, req)
+	}
+	return s.planFromUser(ctx, c, p.user, req)
+}
+
+// planInbound routes a call from a trunk to a DID.
+func (s *Server) planInbound(ctx context.Context, c *call, t *Trunk, req *gosip.Request) (*callPlan, error) {
+	b := s.opts.backend
+	c.rec.Direction, c.rec.Trunk = billing.Inbound, t.Name
+	did, err := b.Phones.Normalize(req.Recipient.User)
+	if err != nil {
+		did = req.Recipient.User
+	}
+	from := ""
+	display := ""
+	if f := req.From(); f != nil {
+		from = f.Address.User
+		display = f.DisplayName
+	}
+	if e, err := b.Phones.Normalize(from); err == nil {
+		from = e
+	}
+	c.rec.From, c.rec.To, c.rec.Dialed = truncate(from, 64), truncate(did, 64), truncate(did, 64)
+	d, err := b.Router.RouteCall(ctx, router.Call{From: from, To: did})
+	if err != nil {
+		return nil, s.storeError(err)
+	}
+	c.rec.Route = truncate(d.Short(), 1024)
+	if d.Number.E164 != "" {
+		c.rec.NumberKind, c.rec.Role = string(d.Number.Kind), d.Number.Role
+	}
+	if d.Lead != nil {
+		c.rec.LeadID = d.Lead.ID
+		if d.Lead.Name != "" {
+			display = d.Lead.Name
+		}
+	}
+	plan := &callPlan{from: caller{user: from, display: display}}
+	switch d.Action {
+	case router.RingUser:
+		plan.username = d.Username
+		c.rec.Username = d.Username
+		plan.parallel, err = s.userTargets(ctx, d.Username, true)
+		if err != nil {
+			return nil, err
+		}
+		if len(plan.parallel) == 0 {
+			plan.result, plan.code, plan.reason = billing.ResultUnavailable, 480, "No Registered Phone"
+		}
+	case router.Forward:
+		plan.sequential = s.trunkTargets(d.ForwardTo, "")
+		if len(plan.sequential) == 0 {
+			plan.result, plan.code, plan.reason = billing.ResultUnavailable, 503, "No Outbound Trunk"
+		}
+	default:
+		plan.result, plan.code, plan.reason = billing.ResultNoRoute, 404, "No Route"
+	}
+	return plan, nil
+}
+
+// planFromUser places a call from an agent's phone: to another agent
+// (extension) or out through a trunk.
+func (s *Server) planFromUser(ctx context.Context, c *call, u *directory.User, req *gosip.Request) (*callPlan, error) {
+	b := s.opts.backend
+	c.rec.From, c.rec.Username = u.Username, u.Username
+	dialled := req.Recipient.User
+	plan := &callPlan{username: u.Username, from: caller{user: u.Username, display: u.Name}}
+	if peer, err := b.Directory.GetUserByUsername(ctx, strings.ToLower(dialled)); err == nil && peer.SIP != nil {
+		c.rec.Direction, c.rec.To = billing.Internal, peer.Username
+		var terr error
+		plan.parallel, terr = s.userTargets(ctx, peer.Username, false)
+		if terr != nil {
+			return nil, terr
+		}
+		if len(plan.parallel) == 0 {
+			plan.result, plan.code, plan.reason = billing.ResultUnavailable, 480, "No Registered Phone"
+		}
+		return plan, nil
+	}
+	c.rec.Direction = billing.Outbound
+	number, err := b.Phones.Normalize(dialled)
+	if err != nil {
+		return nil, &reply{code: 404, reason: "Not Found", why: "not a user or a phone number"}
+	}
+	c.rec.To = number
+	settings, err := b.Directory.GetSettings(ctx)
+	if err != nil {
+		return nil, s.storeError(err)
+	}
+	if !u.DialerAccess || (u.Role == directory.RoleAgent && !settings.AgentsDialer) {
+		return nil, &reply{code: 403, reason: "Dialer Not Enabled", why: "user has no dialer access"}
+	}
+	if b.Phones.IsInternational(number) && !settings.InternationalEnabled {
+		return nil, &reply{code: 403, reason: "International Calls Disabled"}
+	}
+	cid, err := s.callerIDFor(ctx, u, settings, req)
+	if err != nil {
+		return nil, err
+	}
+	c.rec.Dialed, c.rec.NumberKind, c.rec.Role = cid.E164, string(cid.Kind), cid.Role
+	plan.from = caller{user: cid.E164, display: settings.CallerName}
+	plan.sequential = s.trunkTargets(number, cid.Trunk)
+	if len(plan.sequential) == 0 {
+		plan.result, plan.code, plan.reason = billing.ResultUnavailable, 503, "No Outbound Trunk"
+	}
+	return plan, nil
+}
+
+// callerIDFor picks the outbound caller ID (R-NUM-6, R-OUT-2): the number
+// named in the caller-ID header for this call if the user may use it, else
+// the user's default number, else the account default, else the first
+// buyer role number.
+func (s *Server) callerIDFor(ctx context.Context, u *directory.User, st directory.Settings, req *gosip.Request) (directory.Number, error) {
+	b := s.opts.backend
+	if name := b.Calls.CallerIDHeader; name != "" {
+		if h := req.GetHeader(name); h != nil {
+			n, err := b.Directory.GetNumberByE164(ctx, strings.TrimSpace(h.Value()))
+			if err != nil || !mayUse(u, n) {
+				return directory.Number{}, &reply{code: 403, reason: "Caller ID Not Allowed"}
+			}
+			return n, nil
+		}
+	}
+	for _, e := range []string{u.DefaultNumber, st.DefaultNumber} {
+		if e == "" {
+			continue
+		}
+		n, err := b.Directory.GetNumberByE164(ctx, e)
+		if err == nil && mayUse(u, n) {
+			return n, nil
+		}
+	}
+	ns, err := b.Directory.ListNumbers(ctx, directory.NumberFilter{Kind: directory.KindRole, Role: "buyer", Page: directory.Page{Limit: 1}})
+	if err != nil {
+		return directory.Number{}, s.storeError(err)
+	}
+	if len(ns) == 0 {
+		return directory.Number{}, &reply{code: 480, reason: "Temporarily Unavailable", why: "no caller ID number"}
+	}
+	return ns[0], nil
+}
+
+// mayUse: role numbers are everyone's, a personal number its owner's.
+func mayUse(u *directory.User, n directory.Number) bool {
+	switch n.Kind {
+	case directory.KindRole:
+		return true
+	case directory.KindPersonal:
+		return n.Owner == u.Username
+	}
+	return false
+}
+
+// userTargets lists the registered phones of username, and with cell the
+// user's verified cell phone through the first outbound trunk.
+func (s *Server) userTargets(ctx context.Context, username string, cell bool) ([]*target, error) {
+	b := s.opts.backend
+	cs, err := b.Contacts.ListContacts(ctx, username, b.Now())
+	if err != nil {
+		return nil, s.storeError(err)
+	}
+	var out []*target
+	for _, ct := range cs {
+		var uri gosip.Uri
+		if err := gosip.ParseUri(ct.URI, &uri); err != nil {
+			continue
+		}
+		transport, dest, ok := strings.Cut(ct.Source, ":")
+		if !ok {
+			continue
+		}
+		out = append(out, &target{uri: uri, dest: dest, transport: transport, username: username, to: uri})
+	}
+	if cell {
+		u, err := b.Directory.GetUserByUsername(ctx, username)
+		if err == nil && u.CellPhone != "" && u.CellVerified {
+			if ts := s.trunkTargets(u.CellPhone, ""); len(ts) > 0 {
+				ts[0].username = username
+				out = append(out, ts[0])
+			}
+		}
+	}
+	return out, nil
+}
+
+// trunkTargets is number through each outbound trunk, in failover order.
+func (s *Server) trunkTargets(number, prefer string) []*target {
+	var out []*target
+	for _, t := range s.opts.backend.outboundTrunks(prefer) {
+		user := t.callerID(number)
+		uri := gosip.Uri{Scheme: "sip", User: user, Host: t.host, Port: t.port}
+		out = append(out, &target{uri: uri, transport: t.Transport, trunk: t, to: uri})
+	}
+	return out
+}
