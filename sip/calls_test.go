@@ -3,6 +3,7 @@ package sip_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -478,4 +479,30 @@ func TestHoldFromTheCallee(t *testing.T) {
 		t.Errorf("the carrier saw re-INVITEs with directions %v, want [inactive]", holds)
 	}
 	hangup(t, sess)
+}
+
+func TestAddressBlockedAfterRepeatedFailures(t *testing.T) {
+	gw := startGatewayWith(t, gatewayTeam, func(b *sip.Backend) {
+		b.Trunks = []sip.Trunk{{Name: "carrier", Proxy: "127.0.0.1:9", Inbound: trunkSource}}
+		b.Registrar.MaxAuthFailures = 3
+	})
+	guesser := newPhone(t, "127.0.0.5")
+	for i := range 3 {
+		if res := guesser.register(gw, "alice", fmt.Sprintf("guess-%d", i), 300); res.StatusCode != 403 {
+			t.Fatalf("guess %d: %d, want 403", i, res.StatusCode)
+		}
+	}
+	// Blocked: even the right password gets no answer now.
+	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+	defer cancel()
+	reg := gosip.NewRequest(gosip.REGISTER, gosip.Uri{Scheme: "sip", Host: "127.0.0.1", Port: portOf(gw.Addr("udp"))})
+	reg.AppendHeader(&gosip.ToHeader{Address: gosip.Uri{Scheme: "sip", User: "alice", Host: "127.0.0.1"}})
+	if res, err := guesser.client.Do(ctx, reg); err == nil {
+		t.Fatalf("blocked address got %d", res.StatusCode)
+	}
+	// Another address is not affected.
+	registered(t, gw, "alice", "alice-pw-1", "127.0.0.1")
+	if !strings.Contains(gw.logs.String(), "sip address blocked after repeated authentication failures") {
+		t.Error("the block was not logged")
+	}
 }
