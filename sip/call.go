@@ -33,7 +33,9 @@ type call struct {
 	a      *sipgo.DialogServerSession
 	b      *sipgo.DialogClientSession
 	forks  sync.WaitGroup // fork goroutines, also the cancelled ones
-	ended  chan struct{}  // closed by end
+	bg     sync.WaitGroup // other goroutines of the call (2xx retransmissions)
+	acks   map[ackKey]chan struct{}
+	ended  chan struct{} // closed by end
 	endErr string
 	once   sync.Once
 	// finishOnce: the record is closed and the call counted once.
@@ -97,6 +99,7 @@ func (c *call) finish(result billing.Result, code int, reason string) {
 
 func (c *call) finishNow(result billing.Result, code int, reason string) {
 	c.forks.Wait()
+	c.bg.Wait()
 	if c.bridge != nil {
 		c.bridge.Close()
 	}

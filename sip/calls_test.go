@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -505,4 +506,45 @@ func TestAddressBlockedAfterRepeatedFailures(t *testing.T) {
 	if !strings.Contains(gw.logs.String(), "sip address blocked after repeated authentication failures") {
 		t.Error("the block was not logged")
 	}
+}
+
+// TestReinvite2xxRetransmittedUntilACK: over UDP the gateway resends the
+// 200 to a re-INVITE until the ACK comes (RFC 3261 13.3.1.4).
+func TestReinvite2xxRetransmittedUntilACK(t *testing.T) {
+	gw := startGateway(t, gatewayTeam, "")
+	registered(t, gw, "alice", "alice-pw-1", "127.0.0.1")
+	var resent atomic.Int32
+	trunk := newPhone(t, "127.0.0.2", sipgo.WithUserAgentTransactionLayerOptions(
+		gosip.WithTransactionLayerUnhandledResponseHandler(func(r *gosip.Response) {
+			if r.StatusCode == 200 && r.CSeq() != nil && r.CSeq().MethodName == gosip.INVITE {
+				resent.Add(1)
+			}
+		})))
+	sess, err := trunk.call(gw, "+15125550110", "+17375559999", nil)
+	if err != nil {
+		t.Fatalf("call: %v", err)
+	}
+	hold := strings.Replace(trunk.rtp.sdp(), "a=sendrecv", "a=sendonly", 1)
+	req := gosip.NewRequest(gosip.INVITE, sess.InviteResponse.Contact().Address)
+	req.AppendHeader(gosip.NewHeader("Content-Type", "application/sdp"))
+	req.SetBody([]byte(hold))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	res, err := sess.Do(ctx, req)
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("re-INVITE: %v %v", res, err)
+	}
+	// No ACK yet: the 200 comes again.
+	eventually(t, "the 200 retransmitted", func() bool { return resent.Load() >= 1 })
+	if err := sess.WriteRequest(gosip.NewRequest(gosip.ACK, req.Recipient)); err != nil {
+		t.Fatal(err)
+	}
+	// After the ACK it stops (the next retransmission would be due within T2).
+	time.Sleep(200 * time.Millisecond)
+	n := resent.Load()
+	time.Sleep(gosip.T2 + time.Second)
+	if got := resent.Load(); got != n {
+		t.Errorf("the 200 was still resent after the ACK: %d more times", got-n)
+	}
+	hangup(t, sess)
 }

@@ -87,11 +87,12 @@ func (s *Server) decide(ctx context.Context, log *slog.Logger, req *gosip.Reques
 }
 
 // respond sends the final response for decision err, counts it and logs it.
-func (s *Server) respond(ctx context.Context, log *slog.Logger, req *gosip.Request, tx gosip.ServerTransaction, err error) {
+// It returns the response sent, nil if none was.
+func (s *Server) respond(ctx context.Context, log *slog.Logger, req *gosip.Request, tx gosip.ServerTransaction, err error) *gosip.Response {
 	if r := (*reply)(nil); errors.As(err, &r) && r.drop {
 		s.metrics.observe(req.Method, 0)
 		log.Debug("sip request dropped", "decision", err.Error())
-		return
+		return nil
 	}
 	res := s.response(req, err)
 	// Counted before sending, so that whoever sees the response also sees
@@ -99,6 +100,7 @@ func (s *Server) respond(ctx context.Context, log *slog.Logger, req *gosip.Reque
 	s.metrics.observe(req.Method, res.StatusCode)
 	if werr := tx.Respond(res); werr != nil {
 		log.Warn("sip response not sent", "status", res.StatusCode, "error", werr)
+		return nil
 	}
 
 	// Calls are worth a line each; keepalives and scanners are not.
@@ -111,6 +113,7 @@ func (s *Server) respond(ctx context.Context, log *slog.Logger, req *gosip.Reque
 		attrs = append(attrs, "decision", err.Error())
 	}
 	log.Log(ctx, level, "sip request answered", attrs...)
+	return res
 }
 
 // serveAck handles an ACK that matches no transaction; ACK is never

@@ -3,6 +3,7 @@ package sip
 import (
 	"context"
 	"log/slog"
+	"strings"
 	"time"
 
 	gosip "github.com/emiago/sipgo/sip"
@@ -49,7 +50,17 @@ func (s *Server) serveInDialog(log *slog.Logger, req *gosip.Request, tx gosip.Se
 	case gosip.OPTIONS:
 		s.respond(ctx, log, req, tx, nil)
 	case gosip.INVITE:
-		s.respond(ctx, log, req, tx, s.reinvite(ctx, c, side, req))
+		decision := s.reinvite(ctx, c, side, req)
+		var ack <-chan struct{}
+		if decision != nil && statusOK(decision) {
+			// Registered before the 200 leaves, so its ACK cannot
+			// arrive first.
+			ack = c.expectAck(side, req)
+		}
+		res := s.respond(ctx, log, req, tx, decision)
+		if ack != nil && res != nil {
+			c.bg.Go(func() { c.retransmit2xx(tx, res, ack) })
+		}
 	case gosip.INFO:
 		s.respond(ctx, log, req, tx, s.relayInfo(ctx, c, side, req))
 	default:
@@ -70,7 +81,81 @@ func (s *Server) ack(req *gosip.Request, tx gosip.ServerTransaction) bool {
 	if side == 0 && a != nil {
 		_ = a.ReadAck(req, tx)
 	}
+	c.acked(side, req)
 	return true
+}
+
+// The 2xx to a re-INVITE is retransmitted by the gateway until its ACK
+// arrives (RFC 3261 13.3.1.4; RFC 6026 leaves it to the UA core, not the
+// transaction): over UDP a lost 200 would otherwise fail the re-INVITE.
+
+type ackKey struct {
+	side int
+	cseq uint32
+}
+
+// expectAck registers the ACK the 2xx to req will get.
+func (c *call) expectAck(side int, req *gosip.Request) <-chan struct{} {
+	cs := req.CSeq()
+	if cs == nil || !strings.EqualFold(req.Transport(), "udp") {
+		return nil
+	}
+	ch := make(chan struct{})
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.acks == nil {
+		c.acks = make(map[ackKey]chan struct{})
+	}
+	c.acks[ackKey{side, cs.SeqNo}] = ch
+	return ch
+}
+
+// acked tells a waiting retransmission that its ACK came.
+func (c *call) acked(side int, req *gosip.Request) {
+	cs := req.CSeq()
+	if cs == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	k := ackKey{side, cs.SeqNo}
+	if ch, ok := c.acks[k]; ok {
+		close(ch)
+		delete(c.acks, k)
+	}
+}
+
+// retransmit2xx resends res at T1, doubling to T2, until the ACK arrives,
+// 64*T1 pass or the call ends.
+func (c *call) retransmit2xx(tx gosip.ServerTransaction, res *gosip.Response, ack <-chan struct{}) {
+	giveUp := time.NewTimer(64 * gosip.T1)
+	defer giveUp.Stop()
+	interval := gosip.T1
+	t := time.NewTimer(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ack:
+			return
+		case <-c.ended:
+			return
+		case <-giveUp.C:
+			c.log.Debug("no ACK to the 2xx of a re-INVITE")
+			return
+		case <-t.C:
+			if err := tx.Respond(res); err != nil {
+				return
+			}
+			interval = min(2*interval, gosip.T2)
+			t.Reset(interval)
+		}
+	}
+}
+
+// statusOK reports whether a decision is a 2xx.
+func statusOK(decision error) bool {
+	code, _ := statusFor(decision)
+	return code >= 200 && code < 300
 }
 
 // reinvite relays a re-INVITE from side to the other leg with the
