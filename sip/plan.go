@@ -2,6 +2,7 @@ package sip
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	gosip "github.com/emiago/sipgo/sip"
@@ -95,6 +96,7 @@ func (s *Server) planFromUser(ctx context.Context, c *call, u *directory.User, r
 	plan := &callPlan{username: u.Username, from: caller{user: u.Username, display: u.Name}}
 	if peer, err := b.Directory.GetUserByUsername(ctx, strings.ToLower(dialled)); err == nil && peer.SIP != nil {
 		c.rec.Direction, c.rec.To = billing.Internal, peer.Username
+		c.rec.Route = "internal call to user " + peer.Username
 		var terr error
 		plan.parallel, terr = s.userTargets(ctx, peer.Username, false)
 		if terr != nil {
@@ -128,6 +130,12 @@ func (s *Server) planFromUser(ctx context.Context, c *call, u *directory.User, r
 	c.rec.Dialed, c.rec.NumberKind, c.rec.Role = cid.E164, string(cid.Kind), cid.Role
 	plan.from = caller{user: cid.E164, display: settings.CallerName}
 	plan.sequential = s.trunkTargets(number, cid.Trunk)
+	names := make([]string, 0, len(plan.sequential))
+	for _, t := range plan.sequential {
+		names = append(names, t.trunk.Name)
+	}
+	c.rec.Route = truncate(fmt.Sprintf("outbound with caller ID %s (%s); trunks in order: %s",
+		cid.E164, cid.Kind, strings.Join(names, ", ")), 1024)
 	if len(plan.sequential) == 0 {
 		plan.result, plan.code, plan.reason = billing.ResultUnavailable, 503, "No Outbound Trunk"
 	}

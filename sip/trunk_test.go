@@ -74,7 +74,8 @@ func TestOutboundFailoverAndCarrierAuth(t *testing.T) {
 	}
 	hangup(t, sess)
 	eventually(t, "record closed", func() bool { return !lastRecord(t, gw).End.IsZero() })
-	if r := lastRecord(t, gw); r.Result != billing.ResultAnswered || r.Trunk != "up" {
+	if r := lastRecord(t, gw); r.Result != billing.ResultAnswered || r.Trunk != "up" ||
+		!strings.Contains(r.Route, "trunks in order: down, up, never") {
 		t.Errorf("record = %+v, want answered through trunk up", r)
 	}
 }
