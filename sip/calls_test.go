@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -463,6 +465,9 @@ func TestHoldFromTheCallee(t *testing.T) {
 	req := gosip.NewRequest(gosip.INVITE, d.InviteRequest.Contact().Address)
 	req.AppendHeader(gosip.NewHeader("Content-Type", "application/sdp"))
 	req.SetBody([]byte(hold))
+	// sipgo's dialog sessions send in-dialog requests from the pooled
+	// connection only when told which local address to use.
+	req.Laddr = gosip.Addr{IP: net.ParseIP("127.0.0.1"), Port: portOf(alice.addr)}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	res, err := d.Do(ctx, req)
@@ -480,6 +485,7 @@ func TestHoldFromTheCallee(t *testing.T) {
 		t.Errorf("the carrier saw re-INVITEs with directions %v, want [inactive]", holds)
 	}
 	hangup(t, sess)
+	eventually(t, "BYE relayed to alice", func() bool { return alice.byes.Load() == 1 })
 }
 
 func TestAddressBlockedAfterRepeatedFailures(t *testing.T) {
@@ -547,4 +553,21 @@ func TestReinvite2xxRetransmittedUntilACK(t *testing.T) {
 		t.Errorf("the 200 was still resent after the ACK: %d more times", got-n)
 	}
 	hangup(t, sess)
+}
+
+func TestSilentPhoneRemovedAfterMissedKeepalives(t *testing.T) {
+	gw := startGatewayWith(t, gatewayTeam, func(b *sip.Backend) {
+		b.Registrar.KeepaliveInterval = 100 * time.Millisecond
+	})
+	alive := registered(t, gw, "alice", "alice-pw-1", "127.0.0.1")
+	gone := registered(t, gw, "alice", "alice-pw-1", "127.0.0.1")
+	gone.conn.Close() // the phone went away without un-registering
+	eventually(t, "the silent phone's binding removed", func() bool {
+		cs, err := gw.store.ListContacts(context.Background(), "alice", time.Now())
+		return err == nil && len(cs) == 1
+	})
+	cs, _ := gw.store.ListContacts(context.Background(), "alice", time.Now())
+	if want := "127.0.0.1:" + strconv.Itoa(portOf(alive.addr)); len(cs) != 1 || !strings.HasSuffix(cs[0].Source, want) {
+		t.Errorf("left contacts %+v, want the phone that answers (%s)", cs, want)
+	}
 }

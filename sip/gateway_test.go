@@ -275,10 +275,14 @@ func newPhone(t *testing.T, ip string, uaOpts ...sipgo.UserAgentOption) *phone {
 		_ = srv.ServeUDP(readSignal{conn, sync.OnceFunc(func() { close(reading) })})
 	}()
 	<-reading
+	// Stop reading first, give handlers already running a moment, then
+	// close the user agent: a request still being answered when the agent
+	// closed made sipgo open a socket that outlived it.
 	t.Cleanup(func() {
-		_ = ua.Close()
 		_ = conn.Close()
 		<-done
+		time.Sleep(20 * time.Millisecond)
+		_ = ua.Close()
 	})
 	return p
 }

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	gosip "github.com/emiago/sipgo/sip"
@@ -258,7 +259,9 @@ func sourceAddr(req *gosip.Request) netip.Addr {
 // keepalives pings this node's UDP contacts every interval with OPTIONS,
 // so that the NAT bindings in front of them stay open (RFC 5626 3.5.1
 // describes the need; OPTIONS is what phones without outbound support
-// answer).
+// answer). Any answer means the phone is there; a binding whose phone
+// misses keepaliveMisses pings in a row is removed, so calls stop ringing
+// a phone that went away without un-registering.
 func (s *Server) keepalives(ctx context.Context) {
 	b := s.opts.backend
 	if b == nil || b.Registrar.KeepaliveInterval <= 0 {
@@ -266,6 +269,7 @@ func (s *Server) keepalives(ctx context.Context) {
 	}
 	t := time.NewTicker(b.Registrar.KeepaliveInterval)
 	defer t.Stop()
+	misses := map[string]int{}
 	for {
 		select {
 		case <-ctx.Done():
@@ -279,36 +283,87 @@ func (s *Server) keepalives(ctx context.Context) {
 		if err != nil {
 			continue
 		}
-		for _, c := range cs {
-			if !strings.HasPrefix(c.Source, "udp:") {
-				continue
-			}
-			s.ping(ctx, c)
-		}
+		misses = s.pingAll(ctx, cs, misses, min(b.Registrar.KeepaliveInterval, 2*time.Second))
 	}
 }
 
-// ping sends one OPTIONS to a contact and forgets it: the answer does not
-// matter, the packet through the NAT does.
-func (s *Server) ping(ctx context.Context, c directory.Contact) {
+// Keepalive limits: pings in flight at once, and missed pings in a row
+// that remove a binding.
+const (
+	keepaliveConcurrency = 64
+	keepaliveMisses      = 3
+)
+
+// pingAll pings every UDP contact of cs and returns the updated count of
+// missed pings per binding (bindings gone from cs are forgotten).
+func (s *Server) pingAll(ctx context.Context, cs []directory.Contact, misses map[string]int, timeout time.Duration) map[string]int {
+	next := make(map[string]int, len(misses))
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, keepaliveConcurrency)
+	for _, c := range cs {
+		if !strings.HasPrefix(c.Source, "udp:") {
+			continue
+		}
+		key := c.Username + "\x00" + c.URI
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			alive := s.ping(ctx, c, timeout)
+			if ctx.Err() != nil {
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if alive {
+				return
+			}
+			next[key] = misses[key] + 1
+			if next[key] < keepaliveMisses {
+				return
+			}
+			delete(next, key)
+			if err := s.opts.backend.Contacts.DeleteContact(ctx, c.Username, c.URI); err != nil {
+				s.log.Warn("sip unreachable contact not removed", "user", c.Username, "error", err)
+				return
+			}
+			s.log.Info("sip contact removed: no answer to keepalives", "user", c.Username,
+				"contact", truncate(c.URI, 128), "misses", keepaliveMisses)
+		})
+	}
+	wg.Wait()
+	return next
+}
+
+// ping sends one OPTIONS to a contact and reports whether anything came
+// back within timeout: any status means the phone is there.
+func (s *Server) ping(ctx context.Context, c directory.Contact, timeout time.Duration) bool {
 	cl := s.client("udp")
 	if cl == nil {
-		return
+		return true
 	}
 	var uri gosip.Uri
 	if err := gosip.ParseUri(c.URI, &uri); err != nil {
-		return
+		return true
 	}
 	req := gosip.NewRequest(gosip.OPTIONS, uri)
 	req.SetDestination(strings.TrimPrefix(c.Source, "udp:"))
-	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	pctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	tx, err := cl.TransactionRequest(pctx, req)
 	if err != nil {
 		s.log.Debug("sip keepalive not sent", "contact", truncate(c.URI, 128), "error", err)
-		return
+		return true
 	}
-	tx.Terminate()
+	defer tx.Terminate()
+	select {
+	case <-tx.Responses():
+		return true
+	case <-tx.Done():
+		return false
+	case <-pctx.Done():
+		return false
+	}
 }
 
 // isWildcard reports whether a Contact header is "*" (RFC 3261 10.2.2).
