@@ -28,16 +28,19 @@ type call struct {
 	offerA media.Description
 	hops   int // Max-Forwards of the outgoing legs
 
-	mu     sync.Mutex
-	rec    billing.CallRecord
-	a      *sipgo.DialogServerSession
-	b      *sipgo.DialogClientSession
-	forks  sync.WaitGroup // fork goroutines, also the cancelled ones
-	bg     sync.WaitGroup // other goroutines of the call (2xx retransmissions)
-	acks   map[ackKey]chan struct{}
-	ended  chan struct{} // closed by end
-	endErr string
-	once   sync.Once
+	mu    sync.Mutex
+	rec   billing.CallRecord
+	a     *sipgo.DialogServerSession
+	b     *sipgo.DialogClientSession
+	forks sync.WaitGroup // fork goroutines, also the cancelled ones
+	bg    sync.WaitGroup // other goroutines of the call (2xx retransmissions); see goBackground
+	// finishing: finish has begun waiting for the call's goroutines, so
+	// no new one may start.
+	finishing bool
+	acks      map[ackKey]chan struct{}
+	ended     chan struct{} // closed by end
+	endErr    string
+	once      sync.Once
 	// finishOnce: the record is closed and the call counted once.
 	finishOnce sync.Once
 	// byeFromCaller is set before the caller's BYE is answered: the 200
@@ -98,6 +101,9 @@ func (c *call) finish(result billing.Result, code int, reason string) {
 }
 
 func (c *call) finishNow(result billing.Result, code int, reason string) {
+	c.mu.Lock()
+	c.finishing = true
+	c.mu.Unlock()
 	c.forks.Wait()
 	c.bg.Wait()
 	if c.bridge != nil {
@@ -197,4 +203,16 @@ func (c *call) isActive() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.active
+}
+
+// goBackground counts one more goroutine of the call in bg, unless the call
+// is finishing (then it reports false and the goroutine must not start).
+func (c *call) goBackground() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.finishing {
+		return false
+	}
+	c.bg.Add(1)
+	return true
 }

@@ -58,8 +58,11 @@ func (s *Server) serveInDialog(log *slog.Logger, req *gosip.Request, tx gosip.Se
 			ack = c.expectAck(side, req)
 		}
 		res := s.respond(ctx, log, req, tx, decision)
-		if ack != nil && res != nil {
-			c.bg.Go(func() { c.retransmit2xx(tx, res, ack) })
+		if ack != nil && res != nil && c.goBackground() {
+			go func() {
+				defer c.bg.Done()
+				c.retransmit2xx(tx, res, ack)
+			}()
 		}
 	case gosip.INFO:
 		s.respond(ctx, log, req, tx, s.relayInfo(ctx, c, side, req))
