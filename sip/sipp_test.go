@@ -164,3 +164,32 @@ func TestSIPpInboundCall(t *testing.T) {
 		t.Errorf("record = %+v", r)
 	}
 }
+
+// TestSIPpBusyAndCancel: SIPp phones that are busy, or ring until the
+// carrier (SIPp) gives up: the carrier gets 486, or 487 after its CANCEL,
+// and the phone gets the CANCEL the gateway relays.
+func TestSIPpBusyAndCancel(t *testing.T) {
+	for _, tt := range []struct {
+		agent, trunk string
+		result       billing.Result
+		code         int
+	}{
+		{"agent_busy.xml", "trunk_busy", billing.ResultBusy, 486},
+		{"agent_cancelled.xml", "trunk_cancel", billing.ResultCancelled, 487},
+	} {
+		t.Run(tt.trunk, func(t *testing.T) {
+			gw := startGateway(t, gatewayTeam, "")
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			agent := startSIPp(ctx, t, gw, "agent", "127.0.0.1", "-oocsf", filepath.Join("testdata", "sipp", tt.agent))
+			waitRegistered(ctx, t, gw, agent, "alice")
+			trunk := startSIPp(ctx, t, gw, tt.trunk, "127.0.0.2")
+			trunk.wait(t, gw)
+			agent.wait(t, gw)
+			eventually(t, "call record closed", func() bool { return !lastRecord(t, gw).End.IsZero() })
+			if r := lastRecord(t, gw); r.Result != tt.result || r.SIPCode != tt.code {
+				t.Errorf("record = %+v, want %s %d", r, tt.result, tt.code)
+			}
+		})
+	}
+}
