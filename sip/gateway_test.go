@@ -142,6 +142,7 @@ type phone struct {
 	infos []string
 	// registers receives the REGISTERs the phone gets (as a carrier).
 	registers chan *gosip.Request
+	srv *sipgo.Server
 	// cancelCall cancels the call being placed (CANCEL).
 	cancelCall context.CancelFunc
 }
@@ -184,6 +185,7 @@ func newPhone(t *testing.T, ip string, uaOpts ...sipgo.UserAgentOption) *phone {
 	if err != nil {
 		t.Fatal(err)
 	}
+	p.srv = srv
 	contact := gosip.ContactHeader{Address: gosip.Uri{Scheme: "sip", User: "phone", Host: host, Port: portN}}
 	dua := &sipgo.DialogUA{Client: p.client, ContactHDR: contact}
 	srv.OnInvite(func(req *gosip.Request, tx gosip.ServerTransaction) {
@@ -567,4 +569,19 @@ func (p *phone) inviteWithBody(t *testing.T, gw *gateway, number, body string) *
 		return nil
 	}
 	return res
+}
+
+// serveTCP makes the phone (a carrier, say) also take SIP over TCP and
+// returns the address.
+func (p *phone) serveTCP(t *testing.T) string {
+	t.Helper()
+	host, _, _ := net.SplitHostPort(p.addr)
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { defer close(done); _ = p.srv.ServeTCP(ln) }()
+	t.Cleanup(func() { _ = ln.Close(); <-done })
+	return ln.Addr().String()
 }

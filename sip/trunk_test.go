@@ -178,3 +178,26 @@ func TestOutboundCallerIDHeaderAndInternational(t *testing.T) {
 		t.Errorf("carrier got %d INVITEs, want only the allowed call", n)
 	}
 }
+
+func TestOutboundTrunkOverTCP(t *testing.T) {
+	carrier := newPhone(t, "127.0.0.2")
+	tcpAddr := carrier.serveTCP(t)
+	gw := startGatewayWith(t, gatewayTeam, func(b *sip.Backend) {
+		b.Trunks = []sip.Trunk{{Name: "tcp-carrier", Proxy: tcpAddr, Transport: "tcp", Outbound: true}}
+	})
+	alice := registered(t, gw, "alice", "alice-pw-1", "127.0.0.1")
+	sess, err := alice.call(gw, "5125557777", "alice", aliceAuth)
+	if err != nil {
+		t.Fatalf("call through a TCP trunk: %v\n%s", err, gw.logs)
+	}
+	carrier.mu.Lock()
+	inv := carrier.dialogs[0].InviteRequest
+	carrier.mu.Unlock()
+	if !strings.EqualFold(inv.Transport(), "tcp") {
+		t.Errorf("carrier got the INVITE over %s, want TCP", inv.Transport())
+	}
+	alice.rtp.send(t, 10)
+	eventually(t, "RTP at the carrier", func() bool { return carrier.rtp.received.Load() >= 5 })
+	hangup(t, sess)
+	eventually(t, "BYE to the carrier over TCP", func() bool { return carrier.byes.Load() == 1 })
+}
