@@ -142,7 +142,7 @@ type phone struct {
 	infos []string
 	// registers receives the REGISTERs the phone gets (as a carrier).
 	registers chan *gosip.Request
-	srv *sipgo.Server
+	srv       *sipgo.Server
 	// cancelCall cancels the call being placed (CANCEL).
 	cancelCall context.CancelFunc
 }
