@@ -137,8 +137,8 @@ func (a *app) newSIPServer() (*sip.Server, error) {
 	cfg := a.cfg
 	var ls []sip.Listener
 	opts := []sip.Option{sip.WithUserAgent(cfg.SIP.UserAgent), sip.WithRealm(cfg.SIP.Realm)}
-	if cfg.SIP.Advertise != "" {
-		opts = append(opts, sip.WithAdvertise(cfg.SIP.Advertise))
+	if adv := a.sipAdvertise(); adv != "" {
+		opts = append(opts, sip.WithAdvertise(adv))
 	}
 	for _, l := range cfg.SIP.Listen {
 		ls = append(ls, sip.Listener{Transport: l.Transport, Address: l.Address})

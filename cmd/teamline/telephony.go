@@ -129,14 +129,41 @@ func (a *app) mediaIP(bind netip.Addr) (netip.Addr, error) {
 			return ap.Addr(), nil
 		}
 	}
-	// No packet is sent: connecting a UDP socket only picks the route.
+	ip := routeIP()
+	a.log.Warn("media address guessed from the default route; set rtp.advertise", "address", ip.String())
+	return ip, nil
+}
+
+// routeIP is the address this host uses toward other hosts (the default
+// route), or 127.0.0.1 when it has none. No packet is sent: connecting a
+// UDP socket only picks the route.
+func routeIP() netip.Addr {
 	if c, err := net.Dial("udp", "192.0.2.1:9"); err == nil {
 		defer c.Close()
 		if ap, err := netip.ParseAddrPort(c.LocalAddr().String()); err == nil {
-			a.log.Warn("media address guessed from the default route; set rtp.advertise", "address", ap.Addr().String())
-			return ap.Addr(), nil
+			return ap.Addr().Unmap()
 		}
 	}
-	a.log.Warn("no media address found; using 127.0.0.1 (set rtp.advertise)")
-	return netip.MustParseAddr("127.0.0.1"), nil
+	return netip.MustParseAddr("127.0.0.1")
+}
+
+// sipAdvertise is the host phones and carriers are told to reach: sip.advertise,
+// else, when a listener binds all interfaces, the default route's address
+// (a Contact of 0.0.0.0 reaches nobody), else "" (the listen address).
+func (a *app) sipAdvertise() string {
+	if a.cfg.SIP.Advertise != "" {
+		return a.cfg.SIP.Advertise
+	}
+	for _, l := range a.cfg.SIP.Listen {
+		host, _, err := net.SplitHostPort(l.Address)
+		if err != nil {
+			continue
+		}
+		if ip, err := netip.ParseAddr(host); host == "" || (err == nil && ip.IsUnspecified()) {
+			g := routeIP().String()
+			a.log.Warn("SIP address guessed from the default route; set sip.advertise", "address", g)
+			return g
+		}
+	}
+	return ""
 }
