@@ -148,7 +148,15 @@ func TestRelayBothWays(t *testing.T) {
 	if got.PayloadType != 110 || string(got.Payload) != string(payload(160, 7)) {
 		t.Errorf("A got PT %d", got.PayloadType)
 	}
-	if st := br.Stats(SideA); st.PacketsIn != 1 || st.PacketsOut != 1 || st.BytesIn != 172 || st.BytesOut != 172 || st.Codec != "PCMU" || st.Dropped != 0 {
+	// The counters move just after the send, so the packet can arrive
+	// before them.
+	ok := func(st Stats) bool {
+		return st.PacketsIn == 1 && st.PacketsOut == 1 && st.BytesIn == 172 && st.BytesOut == 172 && st.Codec == "PCMU" && st.Dropped == 0
+	}
+	for deadline := time.Now().Add(2 * time.Second); !ok(br.Stats(SideA)) && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if st := br.Stats(SideA); !ok(st) {
 		t.Errorf("A stats %+v", st)
 	}
 }
@@ -326,6 +334,11 @@ func TestRelayRTCP(t *testing.T) {
 	}
 	if string(buf[:n]) != string(rr) || from.Port() != br.Local(SideB).Port()+1 {
 		t.Errorf("B got %x from %v", buf[:n], from)
+	}
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if br.Stats(SideA).RTCPIn == 1 && br.Stats(SideB).RTCPOut == 1 {
+			break
+		}
 	}
 	if br.Stats(SideA).RTCPIn != 1 || br.Stats(SideB).RTCPOut != 1 {
 		t.Errorf("stats %+v %+v", br.Stats(SideA), br.Stats(SideB))
