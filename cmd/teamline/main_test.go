@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/teamline/teamline/config"
 	"github.com/teamline/teamline/internal/testlog"
 	"github.com/teamline/teamline/store/storetest"
 )
@@ -406,5 +407,18 @@ func TestPprofOnlyWhenEnabled(t *testing.T) {
 		if code := g.stop(); code != 0 {
 			t.Fatalf("serve exit %d", code)
 		}
+	}
+}
+
+// TestNodeNameTellsGatewaysOnOneHostApart: records a restarting gateway
+// closes are those of its own node, so two gateways on one host differ.
+func TestNodeNameTellsGatewaysOnOneHostApart(t *testing.T) {
+	a, b := config.Default(), config.Default()
+	b.SIP.Listen = []config.Listener{{Transport: "udp", Address: "0.0.0.0:5070"}}
+	if nodeName(a) == nodeName(b) {
+		t.Errorf("both gateways are node %q", nodeName(a))
+	}
+	if nodeName(a) != nodeName(config.Default()) {
+		t.Error("the node name changes between starts")
 	}
 }

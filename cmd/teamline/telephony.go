@@ -49,10 +49,7 @@ func (a *app) sipBackend() (sip.Backend, error) {
 	}
 	a.closers = append(a.closers, eng.Close)
 	a.collectors = append(a.collectors, eng.Collectors()...)
-	node, _ := os.Hostname()
-	if node == "" {
-		node = "teamline"
-	}
+	node := nodeName(cfg)
 	b := sip.Backend{
 		Directory: a.calls,
 		Phones:    phones,
@@ -166,4 +163,20 @@ func (a *app) sipAdvertise() string {
 		}
 	}
 	return ""
+}
+
+// nodeName names this gateway process in contacts and call records. At
+// start-up a gateway closes the records its node left open, so two gateways
+// on one host must not share a name: the first SIP listener tells them apart
+// (two processes cannot both bind it).
+func nodeName(cfg config.Config) string {
+	host, _ := os.Hostname()
+	if host == "" {
+		host = "teamline"
+	}
+	if len(cfg.SIP.Listen) == 0 {
+		return host
+	}
+	l := cfg.SIP.Listen[0]
+	return host + "/" + l.Transport + ":" + l.Address
 }
