@@ -12,6 +12,8 @@ import (
 
 	gosip "github.com/emiago/sipgo/sip"
 	"github.com/icholy/digest"
+
+	"github.com/teamline/teamline/directory"
 )
 
 // Digest authentication of phones and trunks (RFC 3261 22.4, with the
@@ -70,20 +72,6 @@ func (n *nonces) mac(ts []byte) []byte {
 	return m.Sum(nil)[:nonceMACSize]
 }
 
-// credentials are what the gateway knows of one identity: HA1 per algorithm
-// (hex, lowercase), as the directory stores them.
-type credentials struct {
-	ha1MD5, ha1SHA256 string
-}
-
-// passwordCredentials derives HA1 values from a plain password (trunks).
-func passwordCredentials(username, realm, password string) credentials {
-	return credentials{
-		ha1MD5:    hashHex("MD5", username+":"+realm+":"+password),
-		ha1SHA256: hashHex("SHA-256", username+":"+realm+":"+password),
-	}
-}
-
 // authResult is the outcome of checking a request's credentials.
 type authResult int
 
@@ -116,8 +104,8 @@ func digestCredentials(req *gosip.Request, realm string) *digest.Credentials {
 }
 
 // verify checks cred (already parsed from req) against the identity's
-// HA1 values.
-func (n *nonces) verify(req *gosip.Request, cred *digest.Credentials, known credentials) authResult {
+// HA1 values (the directory's for users, derived once at start for trunks).
+func (n *nonces) verify(req *gosip.Request, cred *digest.Credentials, known directory.SIPCredential) authResult {
 	valid, stale := n.check(cred.Nonce)
 	if !valid {
 		return authFailed
@@ -125,9 +113,9 @@ func (n *nonces) verify(req *gosip.Request, cred *digest.Credentials, known cred
 	var ha1 string
 	switch strings.ToUpper(cred.Algorithm) {
 	case "", "MD5":
-		ha1 = known.ha1MD5
+		ha1 = known.HA1MD5
 	case "SHA-256":
-		ha1 = known.ha1SHA256
+		ha1 = known.HA1SHA256
 	default:
 		return authFailed
 	}

@@ -6,13 +6,15 @@ import (
 	"time"
 
 	gosip "github.com/emiago/sipgo/sip"
+
 	"github.com/icholy/digest"
+	"github.com/teamline/teamline/directory"
 )
 
 func TestDigestVerify(t *testing.T) {
 	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
 	n := newNonces(5*time.Minute, func() time.Time { return now })
-	known := passwordCredentials("alice", "teamline", "s3cret")
+	known := directory.HA1("alice", "teamline", "s3cret")
 	req := gosip.NewRequest(gosip.REGISTER, gosip.Uri{Scheme: "sip", Host: "gw.example"})
 	uri := "sip:gw.example"
 	answer := func(alg, password, nonce string) *digest.Credentials {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/teamline/teamline/billing"
@@ -89,6 +90,7 @@ func (b *Backend) check() error {
 	c.DrainTimeout = orDefault(c.DrainTimeout, 4*time.Minute)
 	c.InviteTimeout = orDefault(c.InviteTimeout, 10*time.Second)
 	names := map[string]bool{}
+	b.Trunks = slices.Clone(b.Trunks) // normalised and completed here, not in the caller's slice
 	for i := range b.Trunks {
 		t := &b.Trunks[i]
 		if err := t.normalize(); err != nil {

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	gosip "github.com/emiago/sipgo/sip"
+
+	"github.com/teamline/teamline/directory"
 )
 
 // FuzzCheckRequire: the Require header comes from the peer and the tags we
@@ -93,7 +95,7 @@ func FuzzDigestCredentials(f *testing.F) {
 	}
 	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
 	n := newNonces(time.Minute, func() time.Time { return now })
-	known := passwordCredentials("alice", "teamline", "secret")
+	known := directory.HA1("alice", "teamline", "secret")
 	f.Fuzz(func(t *testing.T, value string) {
 		req := gosip.NewRequest(gosip.REGISTER, gosip.Uri{Scheme: "sip", Host: "gw"})
 		req.AppendHeader(gosip.NewHeader("Authorization", value))

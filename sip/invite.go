@@ -47,8 +47,7 @@ func (s *Server) identify(ctx context.Context, req *gosip.Request) (party, error
 		return party{}, &reply{code: 403, reason: "Forbidden", why: "unknown source"}
 	}
 	if t := b.trunkByInboundUser(cred.Username); t != nil {
-		known := passwordCredentials(t.InboundUsername, s.opts.realm, t.InboundPassword)
-		switch s.nonces.verify(req, cred, known) {
+		switch s.nonces.verify(req, cred, t.inboundHA1) {
 		case authOK:
 			return party{trunk: t}, nil
 		case authStale:

@@ -191,13 +191,13 @@ func (s *Server) authenticateUser(ctx context.Context, req *gosip.Request) (dire
 		return directory.User{}, s.challenge(req, false)
 	}
 	user, err := b.Directory.GetUserByUsername(ctx, cred.Username)
-	var known credentials
+	var known directory.SIPCredential
 	switch {
 	case errors.Is(err, directory.ErrNotFound):
 	case err != nil:
 		return directory.User{}, s.storeError(err)
 	case user.SIP != nil && user.SIP.Realm == s.opts.realm:
-		known = credentials{ha1MD5: user.SIP.HA1MD5, ha1SHA256: user.SIP.HA1SHA256}
+		known = *user.SIP
 	}
 	switch s.nonces.verify(req, cred, known) {
 	case authOK:

@@ -13,6 +13,8 @@ import (
 
 	"github.com/emiago/sipgo"
 	gosip "github.com/emiago/sipgo/sip"
+
+	"github.com/teamline/teamline/directory"
 )
 
 // Server is the SIP side of the gateway: its listeners, sipgo's transport and
@@ -97,6 +99,11 @@ func NewServer(log *slog.Logger, listeners []Listener, tel Telephony, opts ...Op
 	}
 	s.metrics = newMetrics(s.registrationCount)
 	if b := s.opts.backend; b != nil {
+		for i := range b.Trunks {
+			if t := &b.Trunks[i]; t.InboundUsername != "" {
+				t.inboundHA1 = directory.HA1(t.InboundUsername, s.opts.realm, t.InboundPassword)
+			}
+		}
 		s.nonces = newNonces(b.Registrar.NonceLifetime, b.Now)
 		s.guard = newGuard(b.Registrar.MaxAuthFailures, b.Registrar.FailureWindow, b.Registrar.BlockDuration, b.Now)
 	}

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/teamline/teamline/directory"
 )
 
 // Trunk is a SIP trunk to a carrier, as the B2BUA uses it.
@@ -31,6 +33,9 @@ type Trunk struct {
 
 	host string
 	port int
+	// inboundHA1 is InboundPassword as digest HA1 values under the
+	// server's realm, derived once in NewServer.
+	inboundHA1 directory.SIPCredential
 }
 
 func (t *Trunk) normalize() error {
