@@ -27,6 +27,9 @@ type call struct {
 	bridge *media.Bridge
 	offerA media.Description
 	hops   int // Max-Forwards of the outgoing legs
+	// dialogIDs are the call's keys in the call table, by side (guarded
+	// by the table's mutex).
+	dialogIDs [2]string
 
 	mu    sync.Mutex
 	rec   billing.CallRecord

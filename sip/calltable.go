@@ -37,6 +37,7 @@ func (t *callTable) setDialog(c *call, side int, id string) {
 	} else {
 		t.byB[id] = c
 	}
+	c.dialogIDs[side] = id
 }
 
 func (t *callTable) remove(c *call) {
@@ -46,15 +47,11 @@ func (t *callTable) remove(c *call) {
 		return
 	}
 	delete(t.all, c)
-	for k, v := range t.byA {
-		if v == c {
-			delete(t.byA, k)
-		}
+	if id := c.dialogIDs[0]; id != "" && t.byA[id] == c {
+		delete(t.byA, id)
 	}
-	for k, v := range t.byB {
-		if v == c {
-			delete(t.byB, k)
-		}
+	if id := c.dialogIDs[1]; id != "" && t.byB[id] == c {
+		delete(t.byB, id)
 	}
 	t.mu.Unlock()
 	t.wg.Done()
