@@ -20,11 +20,20 @@ func (s *Service) GetNumber(ctx context.Context, id int64) (Number, error) {
 
 // GetNumberByE164 returns a number by its E.164 form, normalising the input.
 func (s *Service) GetNumberByE164(ctx context.Context, raw string) (Number, error) {
-	e, err := s.phones.Normalize(raw)
+	e, err := s.numberE164(raw)
 	if err != nil {
-		return Number{}, &ValidationError{Object: "number", Fields: []FieldError{{Field: "number", Detail: err.Error()}}}
+		return Number{}, err
 	}
 	return s.q(ctx).GetNumberByE164(ctx, e)
+}
+
+// numberE164 normalises a number to look up, or says why it is not one.
+func (s *Service) numberE164(raw string) (string, error) {
+	e, err := s.phones.Normalize(raw)
+	if err != nil {
+		return "", &ValidationError{Object: "number", Fields: []FieldError{{Field: "number", Detail: err.Error()}}}
+	}
+	return e, nil
 }
 
 // CreateNumber validates and stores a number. Managers only.

@@ -71,9 +71,9 @@ func (c *ReadCache) GetSettings(ctx context.Context) (Settings, error) {
 // ErrNotFound; a raw that is not a phone number is a ValidationError, as
 // from Service.GetNumberByE164.
 func (c *ReadCache) GetNumberByE164(ctx context.Context, raw string) (Number, error) {
-	e, err := c.svc.phones.Normalize(raw)
+	e, err := c.svc.numberE164(raw)
 	if err != nil {
-		return Number{}, &ValidationError{Object: "number", Fields: []FieldError{{Field: "number", Detail: err.Error()}}}
+		return Number{}, err
 	}
 	_, _, by, err := c.snapshot(ctx)
 	if err != nil {
@@ -112,14 +112,7 @@ func (c *ReadCache) ListNumbers(ctx context.Context, f NumberFilter) ([]Number, 
 
 // TelephonyEnabled is Service.TelephonyEnabled from the cache.
 func (c *ReadCache) TelephonyEnabled(ctx context.Context) (bool, string) {
-	ns, err := c.ListNumbers(ctx, NumberFilter{Kind: KindRole, Role: "buyer", Page: Page{Limit: 1}})
-	if err != nil {
-		return false, "directory unavailable"
-	}
-	if len(ns) == 0 {
-		return false, "telephony disabled: no buyer role number"
-	}
-	return true, ""
+	return telephonyEnabled(ctx, c)
 }
 
 // FindLeadByPhone reads through to the Service.

@@ -87,7 +87,16 @@ func (s *Service) q(ctx context.Context) Queries {
 // TelephonyEnabled reports whether the gateway takes calls: only once a
 // buyer role number exists (R-NUM-4). The reason says what is missing.
 func (s *Service) TelephonyEnabled(ctx context.Context) (bool, string) {
-	ok, err := hasBuyerNumber(ctx, s.q(ctx))
+	return telephonyEnabled(ctx, s.q(ctx))
+}
+
+// numberLister is what the telephony check reads: the store, or a ReadCache.
+type numberLister interface {
+	ListNumbers(ctx context.Context, f NumberFilter) ([]Number, error)
+}
+
+func telephonyEnabled(ctx context.Context, q numberLister) (bool, string) {
+	ok, err := hasBuyerNumber(ctx, q)
 	if err != nil {
 		return false, "directory unavailable"
 	}
@@ -97,7 +106,7 @@ func (s *Service) TelephonyEnabled(ctx context.Context) (bool, string) {
 	return true, ""
 }
 
-func hasBuyerNumber(ctx context.Context, q Queries) (bool, error) {
+func hasBuyerNumber(ctx context.Context, q numberLister) (bool, error) {
 	ns, err := q.ListNumbers(ctx, NumberFilter{Kind: KindRole, Role: "buyer", Page: Page{Limit: 1}})
 	return len(ns) > 0, err
 }
