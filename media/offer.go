@@ -237,3 +237,14 @@ func (b *Bridge) marshalLocked(s Side, ip netip.Addr, mds []*sdp.MediaDescriptio
 	}
 	return out
 }
+
+// Answerable reports whether the gateway can take an offer d at all: it
+// must name PCMU or PCMA (ErrNoCommonCodec otherwise). Checked before the
+// callee rings, so an unusable offer is refused rather than answered and
+// then dropped.
+func (d Description) Answerable() error {
+	if _, ok := firstG711(d.Codecs); !ok {
+		return ErrNoCommonCodec
+	}
+	return nil
+}

@@ -146,3 +146,21 @@ func TestOnHold(t *testing.T) {
 		}
 	}
 }
+
+func TestAnswerable(t *testing.T) {
+	for _, tt := range []struct {
+		codecs []Codec
+		ok     bool
+	}{
+		{[]Codec{{PT: 0, Name: "PCMU", Rate: 8000}}, true},
+		{[]Codec{{PT: 111, Name: "OPUS", Rate: 48000}, {PT: 8, Name: "PCMA", Rate: 8000}}, true},
+		{[]Codec{{PT: 111, Name: "OPUS", Rate: 48000}}, false},
+		{[]Codec{{PT: 101, Name: "TELEPHONE-EVENT", Rate: 8000}}, false},
+		{nil, false},
+	} {
+		err := Description{Codecs: tt.codecs}.Answerable()
+		if (err == nil) != tt.ok || (err != nil && !errors.Is(err, ErrNoCommonCodec)) {
+			t.Errorf("%v: Answerable = %v, want ok %v", tt.codecs, err, tt.ok)
+		}
+	}
+}

@@ -178,6 +178,9 @@ func (s *Server) reinvite(ctx context.Context, c *call, side int, req *gosip.Req
 		return &reply{code: 488, reason: "Not Acceptable Here", why: "re-INVITE without SDP"}
 	}
 	offer, err := media.ParseSDP(req.Body())
+	if err == nil {
+		err = offer.Answerable()
+	}
 	if err != nil {
 		return sdpError(err)
 	}

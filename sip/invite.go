@@ -102,6 +102,9 @@ func (s *Server) serveInvite(ctx context.Context, log *slog.Logger, req *gosip.R
 		return
 	}
 	offer, err := media.ParseSDP(req.Body())
+	if err == nil {
+		err = offer.Answerable()
+	}
 	if err != nil {
 		s.respond(ctx, log, req, tx, sdpError(err))
 		return
