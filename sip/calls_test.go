@@ -51,9 +51,15 @@ func TestRegisterBadPassword(t *testing.T) {
 		t.Fatalf("contacts after a refused REGISTER: %v %v", cs, err)
 	}
 	// Un-register: expires 0 removes the binding.
-	registered(t, gw, "alice", "alice-pw-1", "127.0.0.1")
-	if res := p.register(gw, "alice", "alice-pw-1", 0); res.StatusCode != 200 {
+	phone := registered(t, gw, "alice", "alice-pw-1", "127.0.0.1")
+	if cs, _ := gw.store.ListContacts(context.Background(), "alice", time.Now()); len(cs) != 1 {
+		t.Fatalf("contacts after REGISTER: %+v", cs)
+	}
+	if res := phone.register(gw, "alice", "alice-pw-1", 0); res.StatusCode != 200 {
 		t.Fatalf("un-REGISTER: %d", res.StatusCode)
+	}
+	if cs, err := gw.store.ListContacts(context.Background(), "alice", time.Now()); err != nil || len(cs) != 0 {
+		t.Fatalf("contacts after un-REGISTER: %+v (%v)", cs, err)
 	}
 }
 
@@ -66,8 +72,7 @@ func TestInboundBusy(t *testing.T) {
 	if code := statusOf(t, err); code != 486 {
 		t.Fatalf("busy agent: caller got %d, want 486", code)
 	}
-	eventually(t, "record closed", func() bool { return !lastRecord(t, gw).End.IsZero() })
-	if r := lastRecord(t, gw); r.Result != billing.ResultBusy || r.SIPCode != 486 {
+	if r := closedRecord(t, gw); r.Result != billing.ResultBusy || r.SIPCode != 486 {
 		t.Errorf("record = %+v", r)
 	}
 }
@@ -79,8 +84,7 @@ func TestInboundKnownLeadAgentNotRegistered(t *testing.T) {
 	if code := statusOf(t, err); code != 480 {
 		t.Fatalf("caller got %d, want 480", code)
 	}
-	eventually(t, "record closed", func() bool { return !lastRecord(t, gw).End.IsZero() })
-	r := lastRecord(t, gw)
+	r := closedRecord(t, gw)
 	if r.Result != billing.ResultUnavailable || r.Username != "bob" || r.LeadID == 0 || !strings.Contains(r.Route, "buyer agent is bob") {
 		t.Errorf("record = %+v", r)
 	}
@@ -106,8 +110,7 @@ func TestInboundKnownLeadRingsAssignedAgent(t *testing.T) {
 	if err := d.Bye(ctx); err != nil {
 		t.Fatalf("BYE from bob: %v", err)
 	}
-	eventually(t, "record closed", func() bool { return !lastRecord(t, gw).End.IsZero() })
-	r := lastRecord(t, gw)
+	r := closedRecord(t, gw)
 	if r.Result != billing.ResultAnswered || r.Username != "bob" || r.SIPReason != "BYE from callee" || r.NumberKind != "role" || r.Role != "buyer" {
 		t.Errorf("record = %+v", r)
 	}
@@ -121,8 +124,7 @@ func TestInboundUnknownCallerWithoutCatchAll(t *testing.T) {
 	if code := statusOf(t, err); code != 404 {
 		t.Fatalf("caller got %d, want 404", code)
 	}
-	eventually(t, "record closed", func() bool { return !lastRecord(t, gw).End.IsZero() })
-	if r := lastRecord(t, gw); r.Result != billing.ResultNoRoute || !strings.Contains(r.Route, "no catch-all number") {
+	if r := closedRecord(t, gw); r.Result != billing.ResultNoRoute || !strings.Contains(r.Route, "no catch-all number") {
 		t.Errorf("record = %+v", r)
 	}
 }
@@ -153,11 +155,8 @@ func TestInboundUnknownCallerToCatchAll(t *testing.T) {
 	trunk.rtp.send(t, 10)
 	carrier.rtp.send(t, 10)
 	eventually(t, "RTP both ways", func() bool { return trunk.rtp.received.Load() >= 5 && carrier.rtp.received.Load() >= 5 })
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	_ = sess.Bye(ctx)
-	eventually(t, "record closed", func() bool { return !lastRecord(t, gw).End.IsZero() })
-	if r := lastRecord(t, gw); r.Result != billing.ResultAnswered || r.Username != "" || !strings.Contains(r.Route, "catch-all") {
+	hangup(t, sess)
+	if r := closedRecord(t, gw); r.Result != billing.ResultAnswered || r.Username != "" || !strings.Contains(r.Route, "catch-all") {
 		t.Errorf("record = %+v", r)
 	}
 	// R-IN-3b: no lead is created for the caller.
@@ -180,10 +179,14 @@ func TestParallelForksFirstAnswerWins(t *testing.T) {
 		t.Fatalf("INVITEs: desk %d, mobile %d; want one each", desk.invites.Load(), mobile.invites.Load())
 	}
 	eventually(t, "CANCEL to the phone that did not answer", func() bool { return mobile.cancels.Load() == 1 })
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	_ = sess.Bye(ctx)
-	eventually(t, "record closed", func() bool { return !lastRecord(t, gw).End.IsZero() })
+	hangup(t, sess)
+	eventually(t, "BYE to the phone that answered", func() bool { return desk.byes.Load() == 1 })
+	if r := closedRecord(t, gw); r.Result != billing.ResultAnswered || r.Username != "alice" {
+		t.Errorf("record = %+v", r)
+	}
+	if mobile.byes.Load() != 0 {
+		t.Error("the phone that never answered got a BYE")
+	}
 }
 
 func TestCallerCancels(t *testing.T) {
@@ -199,8 +202,7 @@ func TestCallerCancels(t *testing.T) {
 	if err == nil {
 		t.Fatal("cancelled call was answered")
 	}
-	eventually(t, "record closed", func() bool { return !lastRecord(t, gw).End.IsZero() })
-	if r := lastRecord(t, gw); r.Result != billing.ResultCancelled || r.SIPCode != 487 {
+	if r := closedRecord(t, gw); r.Result != billing.ResultCancelled || r.SIPCode != 487 {
 		t.Errorf("record = %+v", r)
 	}
 }
@@ -216,11 +218,8 @@ func TestAgentToAgent(t *testing.T) {
 	alice.rtp.send(t, 10)
 	bob.rtp.send(t, 10)
 	eventually(t, "RTP both ways", func() bool { return alice.rtp.received.Load() >= 5 && bob.rtp.received.Load() >= 5 })
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	_ = sess.Bye(ctx)
-	eventually(t, "record closed", func() bool { return !lastRecord(t, gw).End.IsZero() })
-	if r := lastRecord(t, gw); r.Direction != billing.Internal || r.Result != billing.ResultAnswered || r.From != "alice" || r.To != "bob" {
+	hangup(t, sess)
+	if r := closedRecord(t, gw); r.Direction != billing.Internal || r.Result != billing.ResultAnswered || r.From != "alice" || r.To != "bob" {
 		t.Errorf("record = %+v", r)
 	}
 }
@@ -239,11 +238,8 @@ func TestOutboundThroughTrunk(t *testing.T) {
 	if inv.Recipient.User != "+15125557777" || inv.From().Address.User != "+15125550100" {
 		t.Errorf("carrier got INVITE for %q from %q; want +15125557777 from the buyer number", inv.Recipient.User, inv.From().Address.User)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	_ = sess.Bye(ctx)
-	eventually(t, "record closed", func() bool { return !lastRecord(t, gw).End.IsZero() })
-	if r := lastRecord(t, gw); r.Direction != billing.Outbound || r.Result != billing.ResultAnswered || r.Dialed != "+15125550100" || r.Trunk != "carrier" {
+	hangup(t, sess)
+	if r := closedRecord(t, gw); r.Direction != billing.Outbound || r.Result != billing.ResultAnswered || r.Dialed != "+15125550100" || r.Trunk != "carrier" {
 		t.Errorf("record = %+v", r)
 	}
 }
@@ -321,8 +317,7 @@ func TestNoAnswer(t *testing.T) {
 		t.Fatalf("no answer: caller got %d, want 480", code)
 	}
 	eventually(t, "CANCEL to the ringing phone", func() bool { return alice.cancels.Load() == 1 })
-	eventually(t, "record closed", func() bool { return !lastRecord(t, gw).End.IsZero() })
-	if r := lastRecord(t, gw); r.Result != billing.ResultNoAnswer || r.SIPCode != 480 {
+	if r := closedRecord(t, gw); r.Result != billing.ResultNoAnswer || r.SIPCode != 480 {
 		t.Errorf("record = %+v", r)
 	}
 }
@@ -347,8 +342,7 @@ func TestInboundRingsVerifiedCellPhoneThroughTrunk(t *testing.T) {
 	}
 	eventually(t, "CANCEL to the desk phone", func() bool { return desk.cancels.Load() == 1 })
 	hangup(t, sess)
-	eventually(t, "record closed", func() bool { return !lastRecord(t, gw).End.IsZero() })
-	if r := lastRecord(t, gw); r.Username != "alice" || r.Result != billing.ResultAnswered {
+	if r := closedRecord(t, gw); r.Username != "alice" || r.Result != billing.ResultAnswered {
 		t.Errorf("record = %+v", r)
 	}
 }

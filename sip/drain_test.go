@@ -107,8 +107,7 @@ func TestMaxDurationAndMediaTimeout(t *testing.T) {
 		t.Fatalf("call: %v", err)
 	}
 	eventually(t, "BYE to both legs", func() bool { return alice.byes.Load() == 1 && trunk.byes.Load() == 1 })
-	eventually(t, "record closed", func() bool { return !lastRecord(t, gw).End.IsZero() })
-	if r := lastRecord(t, gw); r.SIPReason != "max duration" || r.Result != billing.ResultAnswered {
+	if r := closedRecord(t, gw); r.SIPReason != "max duration" || r.Result != billing.ResultAnswered {
 		t.Errorf("record = %+v", r)
 	}
 
@@ -130,8 +129,7 @@ func TestMaxDurationAndMediaTimeout(t *testing.T) {
 		t.Fatalf("call: %v", err)
 	}
 	eventually(t, "BYE to both legs", func() bool { return alice2.byes.Load() == 1 && trunk2.byes.Load() == 1 })
-	eventually(t, "record closed", func() bool { return !lastRecord(t, gw2).End.IsZero() })
-	if r := lastRecord(t, gw2); r.SIPReason != "media timeout" {
+	if r := closedRecord(t, gw2); r.SIPReason != "media timeout" {
 		t.Errorf("record = %+v", r)
 	}
 }

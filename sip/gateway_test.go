@@ -446,6 +446,13 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// closedRecord waits until the newest call record is closed and returns it.
+func closedRecord(t *testing.T, gw *gateway) billing.CallRecord {
+	t.Helper()
+	eventually(t, "call record closed", func() bool { return !lastRecord(t, gw).End.IsZero() })
+	return lastRecord(t, gw)
+}
+
 // lastRecord returns the newest call record.
 func lastRecord(t *testing.T, gw *gateway) billing.CallRecord {
 	t.Helper()
@@ -472,14 +479,9 @@ func TestInboundCallToPersonalNumber(t *testing.T) {
 	eventually(t, "RTP at both ends", func() bool {
 		return alice.rtp.received.Load() >= 15 && trunk.rtp.received.Load() >= 15
 	})
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := sess.Bye(ctx); err != nil {
-		t.Fatalf("BYE: %v", err)
-	}
+	hangup(t, sess)
 	eventually(t, "BYE relayed to alice", func() bool { return alice.byes.Load() == 1 })
-	eventually(t, "call record closed", func() bool { return !lastRecord(t, gw).End.IsZero() })
-	r := lastRecord(t, gw)
+	r := closedRecord(t, gw)
 	if r.Result != billing.ResultAnswered || r.Username != "alice" || r.Direction != billing.Inbound ||
 		r.Dialed != "+15125550110" || r.NumberKind != "personal" || r.Trunk != "carrier" || r.SIPReason != "BYE from caller" {
 		t.Errorf("record = %+v", r)

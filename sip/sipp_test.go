@@ -110,8 +110,7 @@ func TestSIPpAudioThroughTheGateway(t *testing.T) {
 	if n := ear.notPCMU.Load(); n != 0 {
 		t.Errorf("%d packets reached alice with a payload type other than PCMU", n)
 	}
-	eventually(t, "call record closed", func() bool { return !lastRecord(t, gw).End.IsZero() })
-	if r := lastRecord(t, gw); r.Result != billing.ResultAnswered || r.Username != "alice" {
+	if r := closedRecord(t, gw); r.Result != billing.ResultAnswered || r.Username != "alice" {
 		t.Errorf("record = %+v", r)
 	}
 }
@@ -157,8 +156,7 @@ func TestSIPpInboundCall(t *testing.T) {
 	trunk.wait(t, gw)
 	agent.wait(t, gw)
 
-	eventually(t, "call record closed", func() bool { return !lastRecord(t, gw).End.IsZero() })
-	r := lastRecord(t, gw)
+	r := closedRecord(t, gw)
 	if r.Result != billing.ResultAnswered || r.Username != "alice" || r.Direction != billing.Inbound ||
 		r.Dialed != "+15125550110" || r.Trunk != "carrier" || r.SIPReason != "BYE from caller" {
 		t.Errorf("record = %+v", r)
@@ -186,8 +184,7 @@ func TestSIPpBusyAndCancel(t *testing.T) {
 			trunk := startSIPp(ctx, t, gw, tt.trunk, "127.0.0.2")
 			trunk.wait(t, gw)
 			agent.wait(t, gw)
-			eventually(t, "call record closed", func() bool { return !lastRecord(t, gw).End.IsZero() })
-			if r := lastRecord(t, gw); r.Result != tt.result || r.SIPCode != tt.code {
+			if r := closedRecord(t, gw); r.Result != tt.result || r.SIPCode != tt.code {
 				t.Errorf("record = %+v, want %s %d", r, tt.result, tt.code)
 			}
 		})
