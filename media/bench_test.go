@@ -71,47 +71,14 @@ func BenchmarkLoopbackBaseline(b *testing.B) {
 }
 
 func runPump(b *testing.B, src, dst []*net.UDPConn, to []netip.AddrPort) {
-	var received atomic.Int64
-	credit := make(chan struct{}, 1)
-	var wg sync.WaitGroup
-	for _, c := range dst {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			buf := make([]byte, 2048)
-			for {
-				if _, _, err := c.ReadFromUDPAddrPort(buf); err != nil {
-					if errors.Is(err, net.ErrClosed) {
-						return
-					}
-					continue
-				}
-				if received.Add(1)%16 == 0 {
-					select {
-					case credit <- struct{}{}:
-					default:
-					}
-				}
-			}
-		}()
-	}
-	defer func() {
-		for _, c := range dst {
-			c.Close()
-		}
-		wg.Wait()
-	}()
+	rx := startReceivers(dst)
+	defer rx.stop()
+	received := &rx.received
+	credit := rx.credit
 
-	pkt := make([]byte, 172)
-	pkt[0], pkt[1] = 0x80, 0
-	binary.BigEndian.PutUint32(pkt[8:], 0xdeadbeef)
-	for i := 12; i < len(pkt); i++ {
-		pkt[i] = byte(i)
-	}
+	pkt := pumpPacket()
 	send := func(i int) {
-		k := i % len(src)
-		binary.BigEndian.PutUint16(pkt[2:], uint16(i/len(src)))
-		binary.BigEndian.PutUint32(pkt[4:], uint32(i/len(src))*160)
+		k := stampPumpPacket(pkt, i, len(src))
 		if _, err := src[k].WriteToUDPAddrPort(pkt, to[k]); err != nil {
 			b.Fatal(err)
 		}
@@ -156,4 +123,65 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// pumpReceivers count what arrives on the benchmark's receiving sockets and
+// give the sender credit every 16 packets, so it keeps at most benchWindow
+// packets in flight.
+type pumpReceivers struct {
+	received atomic.Int64
+	credit   chan struct{}
+	conns    []*net.UDPConn
+	wg       sync.WaitGroup
+}
+
+func startReceivers(dst []*net.UDPConn) *pumpReceivers {
+	rx := &pumpReceivers{credit: make(chan struct{}, 1), conns: dst}
+	for _, c := range dst {
+		rx.wg.Go(func() {
+			buf := make([]byte, 2048)
+			for {
+				if _, _, err := c.ReadFromUDPAddrPort(buf); err != nil {
+					if errors.Is(err, net.ErrClosed) {
+						return
+					}
+					continue
+				}
+				if rx.received.Add(1)%16 == 0 {
+					select {
+					case rx.credit <- struct{}{}:
+					default:
+					}
+				}
+			}
+		})
+	}
+	return rx
+}
+
+// stop closes the receiving sockets and waits for their readers.
+func (rx *pumpReceivers) stop() {
+	for _, c := range rx.conns {
+		c.Close()
+	}
+	rx.wg.Wait()
+}
+
+// pumpPacket is the benchmark's 172-byte PCMU packet.
+func pumpPacket() []byte {
+	pkt := make([]byte, 172)
+	pkt[0], pkt[1] = 0x80, 0
+	binary.BigEndian.PutUint32(pkt[8:], 0xdeadbeef)
+	for i := 12; i < len(pkt); i++ {
+		pkt[i] = byte(i)
+	}
+	return pkt
+}
+
+// stampPumpPacket numbers packet i of a round robin over n sources and
+// returns the source it goes from.
+func stampPumpPacket(pkt []byte, i, n int) int {
+	binary.BigEndian.PutUint16(pkt[2:], uint16(i/n))
+	binary.BigEndian.PutUint32(pkt[4:], uint32(i/n)*160)
+	return i % n
 }

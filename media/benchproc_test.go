@@ -2,8 +2,6 @@ package media
 
 import (
 	"bufio"
-	"encoding/binary"
-	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -11,8 +9,6 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -109,55 +105,25 @@ func pumpMain() int {
 		src = append(src, conn(3+i))
 		dst = append(dst, conn(3+len(to)+i))
 	}
-	var received atomic.Int64
-	credit := make(chan struct{}, 1)
-	var wg sync.WaitGroup
-	for _, c := range dst {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			buf := make([]byte, 2048)
-			for {
-				if _, _, err := c.ReadFromUDPAddrPort(buf); err != nil {
-					if errors.Is(err, net.ErrClosed) {
-						return
-					}
-					continue
-				}
-				if received.Add(1)%16 == 0 {
-					select {
-					case credit <- struct{}{}:
-					default:
-					}
-				}
-			}
-		}()
-	}
-	pkt := make([]byte, 172)
-	pkt[0], pkt[1] = 0x80, 0
-	binary.BigEndian.PutUint32(pkt[8:], 0xdeadbeef)
+	rx := startReceivers(dst)
+	pkt := pumpPacket()
 	for i := range n {
-		for int64(i)-received.Load() >= benchWindow {
+		for int64(i)-rx.received.Load() >= benchWindow {
 			select {
-			case <-credit:
+			case <-rx.credit:
 			case <-time.After(time.Millisecond):
 			}
 		}
-		k := i % len(src)
-		binary.BigEndian.PutUint16(pkt[2:], uint16(i/len(src)))
-		binary.BigEndian.PutUint32(pkt[4:], uint32(i/len(src))*160)
+		k := stampPumpPacket(pkt, i, len(src))
 		if _, err := src[k].WriteToUDPAddrPort(pkt, to[k]); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
 	}
-	for deadline := time.Now().Add(5 * time.Second); received.Load() < int64(n) && time.Now().Before(deadline); {
+	for deadline := time.Now().Add(5 * time.Second); rx.received.Load() < int64(n) && time.Now().Before(deadline); {
 		time.Sleep(100 * time.Microsecond)
 	}
-	for _, c := range dst {
-		c.Close()
-	}
-	wg.Wait()
-	fmt.Println(received.Load())
+	rx.stop()
+	fmt.Println(rx.received.Load())
 	return 0
 }
