@@ -41,8 +41,8 @@ const (
 // To, Route, SIPReason) cut on a UTF-8 boundary rather than lose the
 // record: CallID, From, To and Route to 1024 bytes, SIPReason to 255. The
 // other texts are ours, and one longer than its column is an error wrapping
-// store.ErrTooLong: Node, Username and Trunk hold 255 characters, Role 64,
-// Direction, Result, NumberKind and Dialed 32.
+// store.ErrTooLong: Node, Username, Trunk and Consent hold 255 characters,
+// Role 64, Direction, Result, NumberKind and Dialed 32.
 type CallRecord struct {
 	ID         int64
 	CallID     string    // SIP Call-ID of the first leg
@@ -63,6 +63,12 @@ type CallRecord struct {
 	Result     Result    // "" while running
 	SIPCode    int       // final SIP status of the call (200 for answered calls), 0 while running
 	SIPReason  string    // e.g. "Busy Here", "BYE from callee", "media timeout", "max duration"
+	// Consent is how the parties were told the call is recorded:
+	// "played" (the announcement), "skipped:<reason>" such as
+	// "skipped:one-party:TX", or "" when nothing was recorded.
+	Consent     string
+	ConsentAt   time.Time // when Consent was decided; zero = not yet
+	RecordingID int64     // the call's recording (recording.Recording.ID), 0 = none
 }
 
 // Duration is the billable talk time: End-Answer for an answered call that
@@ -135,4 +141,11 @@ type CallRecords interface {
 	GetCallRecord(ctx context.Context, id int64) (CallRecord, error)
 	// ListCallRecords returns the records f selects, by ID ascending.
 	ListCallRecords(ctx context.Context, f CallFilter) ([]CallRecord, error)
+	// SetCallConsent records how and when the parties were told of the
+	// recording (see CallRecord.Consent); setting it again replaces it.
+	// ErrNotFound for an unknown id.
+	SetCallConsent(ctx context.Context, id int64, consent string, at time.Time) error
+	// SetCallRecording links the call to its recording. ErrNotFound for an
+	// unknown id.
+	SetCallRecording(ctx context.Context, id int64, recordingID int64) error
 }

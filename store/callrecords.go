@@ -23,7 +23,8 @@ const (
 const interruptedReason = "gateway restarted"
 
 const selectCallRecords = `SELECT id, call_id, node, direction, from_party, to_party, dialed, number_kind,
-	role, username, lead_id, trunk, route, start_at, answer_at, end_at, result, sip_code, sip_reason
+	role, username, lead_id, trunk, route, start_at, answer_at, end_at, result, sip_code, sip_reason,
+	consent, consent_at, recording_id
 FROM call_records`
 
 // nullTime is NULL for the zero time, else t for a placeholder.
@@ -32,6 +33,14 @@ func nullTime(t time.Time) any {
 		return nil
 	}
 	return fmtTime(t)
+}
+
+// deref is *t, or the zero time for nil (a NULL time column).
+func deref(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return *t
 }
 
 // roundZero is t as it reads back: zero stays zero.
@@ -53,12 +62,14 @@ func (s *Store) CreateCallRecord(ctx context.Context, r *billing.CallRecord) err
 	c.CallID, c.From, c.To = cut(r.CallID, maxCallText), cut(r.From, maxCallText), cut(r.To, maxCallText)
 	c.Route, c.SIPReason = cut(r.Route, maxCallText), cut(r.SIPReason, maxCallReason)
 	c.Start, c.Answer, c.End = dbTime(r.Start), roundZero(r.Answer), roundZero(r.End)
+	c.ConsentAt = roundZero(r.ConsentAt)
 	res, err := s.q.ExecContext(ctx, `INSERT INTO call_records (call_id, node, direction, from_party, to_party,
 		dialed, number_kind, role, username, lead_id, trunk, route, start_at, answer_at, end_at, result,
-		sip_code, sip_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		sip_code, sip_reason, consent, consent_at, recording_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.CallID, c.Node, string(c.Direction), c.From, c.To, c.Dialed, c.NumberKind, c.Role, c.Username,
 		c.LeadID, c.Trunk, c.Route, fmtTime(c.Start), nullTime(c.Answer), nullTime(c.End), string(c.Result),
-		c.SIPCode, c.SIPReason)
+		c.SIPCode, c.SIPReason, c.Consent, nullTime(c.ConsentAt), c.RecordingID)
 	if err != nil {
 		return writeErr(err, what)
 	}
@@ -142,6 +153,30 @@ func (s *Store) SetCallTrunk(ctx context.Context, id int64, trunk string) error 
 	return mustAffect(res, what)
 }
 
+// SetCallConsent sets how and when the parties of call id were told of its
+// recording (a zero at stores no time). ErrNotFound for an unknown id; a
+// consent longer than 255 characters is ErrTooLong.
+func (s *Store) SetCallConsent(ctx context.Context, id int64, consent string, at time.Time) error {
+	what := fmt.Sprintf("call record %d", id)
+	res, err := s.q.ExecContext(ctx, `UPDATE call_records SET consent = ?, consent_at = ? WHERE id = ?`,
+		consent, nullTime(at), id)
+	if err != nil {
+		return writeErr(err, what)
+	}
+	return mustAffect(res, what)
+}
+
+// SetCallRecording links call id to its recording (0 unlinks it).
+// ErrNotFound for an unknown id.
+func (s *Store) SetCallRecording(ctx context.Context, id int64, recordingID int64) error {
+	what := fmt.Sprintf("call record %d", id)
+	res, err := s.q.ExecContext(ctx, `UPDATE call_records SET recording_id = ? WHERE id = ?`, recordingID, id)
+	if err != nil {
+		return writeErr(err, what)
+	}
+	return mustAffect(res, what)
+}
+
 // CloseOpenCallRecords ends the open records of node at at as interrupted
 // and returns how many there were.
 func (s *Store) CloseOpenCallRecords(ctx context.Context, node string, at time.Time) (int64, error) {
@@ -204,20 +239,16 @@ func (s *Store) callRecords(ctx context.Context, query string, args ...any) ([]b
 	out := []billing.CallRecord{}
 	for rows.Next() {
 		var (
-			r           billing.CallRecord
-			answer, end *time.Time
+			r                    billing.CallRecord
+			answer, end, consent *time.Time
 		)
 		if err := rows.Scan(&r.ID, &r.CallID, &r.Node, &r.Direction, &r.From, &r.To, &r.Dialed, &r.NumberKind,
 			&r.Role, &r.Username, &r.LeadID, &r.Trunk, &r.Route, scanTime(&r.Start), scanNullTime(&answer),
-			scanNullTime(&end), &r.Result, &r.SIPCode, &r.SIPReason); err != nil {
+			scanNullTime(&end), &r.Result, &r.SIPCode, &r.SIPReason, &r.Consent, scanNullTime(&consent),
+			&r.RecordingID); err != nil {
 			return nil, fmt.Errorf("store: read call record: %w", err)
 		}
-		if answer != nil {
-			r.Answer = *answer
-		}
-		if end != nil {
-			r.End = *end
-		}
+		r.Answer, r.End, r.ConsentAt = deref(answer), deref(end), deref(consent)
 		out = append(out, r)
 	}
 	if err := rows.Err(); err != nil {

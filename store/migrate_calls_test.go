@@ -15,7 +15,8 @@ import (
 )
 
 // An install on version 1 (the directory only) with users in it takes
-// 00002 on its next start, and its users can register and make calls.
+// 00002 (and the later ones) on its next start, and its users can register
+// and make calls.
 func TestMigrateFromVersion1(t *testing.T) {
 	t.Parallel()
 	for _, d := range storetest.Drivers() {
@@ -36,7 +37,7 @@ func TestMigrateFromVersion1(t *testing.T) {
 			must(t, err)
 			alice := user(t, s, "alice")
 
-			same(t, "applied", get(s.Migrate(ctx))(t), []string{"00002_calls.sql"})
+			same(t, "applied", get(s.Migrate(ctx))(t), []string{"00002_calls.sql", "00003_recordings.sql"})
 			c := contact(t, s, "alice", "sip:alice@192.0.2.7", "gw1", t0.Add(time.Hour))
 			same(t, "contacts", get(s.ListContacts(ctx, "alice", t0))(t), []directory.Contact{c})
 			r := callRecord(t, s, "gw1", "alice", t0)
@@ -47,7 +48,7 @@ func TestMigrateFromVersion1(t *testing.T) {
 			// And back down to 1 and up again: the Down section works.
 			_, err = p.DownTo(ctx, 1)
 			must(t, err)
-			same(t, "applied again", get(s.Migrate(ctx))(t), []string{"00002_calls.sql"})
+			same(t, "applied again", get(s.Migrate(ctx))(t), []string{"00002_calls.sql", "00003_recordings.sql"})
 		})
 	}
 }
