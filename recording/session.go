@@ -229,8 +229,9 @@ func (s *Session) Flush() error {
 
 // flushTo writes the frames before position target. flushMu is held.
 func (s *Session) flushTo(target int64) error {
+	defer s.account()
 	wrote := false
-	for {
+	for s.flushErr == nil {
 		s.mu.Lock()
 		n := min(target-s.written, chunkFrames)
 		if n <= 0 {
@@ -238,42 +239,58 @@ func (s *Session) flushTo(target int64) error {
 			break
 		}
 		s.copyOut(n)
-		late := s.ch[0].late + s.ch[1].late
-		newLate := late - s.lateReported
-		s.lateReported = late
+		s.reportLate()
 		s.mu.Unlock()
 
-		if newLate > 0 {
-			s.svc.metrics.late.Add(float64(newLate))
-		}
-		// A file that failed is not written again: the ring is still
-		// drained so the session keeps its bounds.
-		if s.flushErr == nil {
-			s.fail(s.w.WriteFrames(s.out[:n*int64(2*s.channels)]))
-			wrote = true
-		}
+		s.fail(s.w.WriteFrames(s.out[:n*int64(2*s.channels)]))
+		wrote = true
 	}
-	if wrote && s.flushErr == nil {
+	if s.flushErr != nil {
+		// The file failed: nothing more goes to it. What is due is
+		// dropped at once, however far the clock went.
+		s.mu.Lock()
+		if n := target - s.written; n > 0 {
+			s.clearFrames(s.written, min(n, ringFrames))
+			s.written = target
+		}
+		s.reportLate()
+		s.mu.Unlock()
+		return s.flushErr
+	}
+	if wrote {
 		s.fail(s.w.Flush())
 	}
-	s.account()
 	return s.flushErr
 }
 
-// copyOut encodes the n frames from s.written into s.out, clears their
-// slots and moves s.written on. mu is held.
+// reportLate adds the late samples counted since the last report to the
+// metric. mu is held.
+func (s *Session) reportLate() {
+	late := s.ch[0].late + s.ch[1].late
+	if n := late - s.lateReported; n > 0 {
+		s.svc.metrics.late.Add(float64(n))
+		s.lateReported = late
+	}
+}
+
+// clearFrames zeroes the ring slots of n frames (n <= ringFrames) from
+// position from. mu is held.
+func (s *Session) clearFrames(from, n int64) {
+	first, count := int(from%ringFrames)*s.channels, int(n)*s.channels
+	run1 := min(count, len(s.ring)-first)
+	clear(s.ring[first : first+run1])
+	clear(s.ring[:count-run1])
+}
+
+// copyOut encodes the n frames (n <= chunkFrames) from s.written into
+// s.out, clears their slots and moves s.written on. mu is held.
 func (s *Session) copyOut(n int64) {
-	c := s.channels
-	first := int(s.written%ringFrames) * c
-	count := int(n) * c
+	first, count := int(s.written%ringFrames)*s.channels, int(n)*s.channels
 	// The frames may wrap around the end of the ring: two runs.
 	run1 := min(count, len(s.ring)-first)
 	encodePCM(s.out, s.ring[first:first+run1])
-	clear(s.ring[first : first+run1])
-	if rest := count - run1; rest > 0 {
-		encodePCM(s.out[2*run1:], s.ring[:rest])
-		clear(s.ring[:rest])
-	}
+	encodePCM(s.out[2*run1:], s.ring[:count-run1])
+	s.clearFrames(s.written, n)
 	s.written += n
 }
 
