@@ -41,6 +41,11 @@ type callRecord struct {
 	SIPCode         int               `json:"sip_code"`
 	SIPReason       string            `json:"sip_reason"`
 	DurationSeconds int64             `json:"duration_seconds"`
+	// How the parties were told of the recording ("played",
+	// "skipped:one-party:TX"), when, and the recording: absent when none.
+	Consent     string    `json:"consent,omitzero"`
+	ConsentAt   time.Time `json:"consent_at,omitzero"`
+	RecordingID int64     `json:"recording_id,omitzero"`
 }
 
 func callJSON(r billing.CallRecord) callRecord {
@@ -64,6 +69,9 @@ func callJSON(r billing.CallRecord) callRecord {
 		SIPCode:         r.SIPCode,
 		SIPReason:       r.SIPReason,
 		DurationSeconds: int64(r.Duration() / time.Second),
+		Consent:         r.Consent,
+		ConsentAt:       utcOrZero(r.ConsentAt),
+		RecordingID:     r.RecordingID,
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/teamline/teamline/billing"
 	"github.com/teamline/teamline/directory"
+	"github.com/teamline/teamline/recording"
 )
 
 // DefaultMaxBodyBytes bounds a request body unless WithMaxBodyBytes says
@@ -23,6 +24,8 @@ type Server struct {
 	svc         *directory.Service
 	callRecords billing.CallRecords // nil: /api/v1/calls answers 404
 	contacts    directory.Contacts  // nil: /api/v1/users/{id}/registrations answers 404
+	recordings  Recordings          // nil: /api/v1/recordings... and /api/v1/users/{id}/voicemail answer 404
+	recIndex    recording.Store     // set with recordings
 	log         *slog.Logger
 	maxBody     int64
 	gatherer    prometheus.Gatherer
@@ -66,6 +69,14 @@ func WithCallRecords(cr billing.CallRecords) Option { return func(s *Server) { s
 // /api/v1/users/{id}/registrations) from c; without it that endpoint
 // answers 404 "not enabled".
 func WithContacts(c directory.Contacts) Option { return func(s *Server) { s.contacts = c } }
+
+// WithRecordings serves the recordings and voicemail (GET
+// /api/v1/recordings..., GET /api/v1/users/{id}/voicemail): their files
+// and the actions on them through r, the listings through the index st.
+// Without it those endpoints answer 404 "not enabled".
+func WithRecordings(r Recordings, st recording.Store) Option {
+	return func(s *Server) { s.recordings, s.recIndex = r, st }
+}
 
 // WithVersion sets the version /healthz reports.
 func WithVersion(v string) Option { return func(s *Server) { s.version = v } }
@@ -113,6 +124,7 @@ func (s *Server) routes() {
 	s.tokens()
 	s.calls()
 	s.registrations()
+	s.recordingRoutes()
 }
 
 // apiFunc is an API handler; a returned error becomes a problem document.
