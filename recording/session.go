@@ -323,7 +323,10 @@ func (s *Session) account() {
 // furthest sample of either channel), finalises the header, closes the
 // file, hashes it, and records duration, size and hash in the store. It
 // returns the updated Recording. Close is idempotent; if the store could
-// not take the final figures, calling Close again tries that again.
+// not take the final figures, calling Close again tries that again (the
+// session stays open in the Service until then, and Service.Close tries
+// too). If writing the file failed during the call, Close still finishes
+// the recording with what the file holds and returns that error with it.
 func (s *Session) Close(ctx context.Context) (Recording, error) {
 	s.flushMu.Lock()
 	defer s.flushMu.Unlock()
