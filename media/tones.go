@@ -6,10 +6,10 @@ import (
 	"time"
 )
 
-// Levels follow the G.711 convention (G.711 tables 2a/2b and G.168's
-// definition of dBm0): a sine whose peaks reach the codec's full scale is
-// +3.17 dBm0. With 16-bit full scale taken as 32767, a 0 dBm0 sine has a
-// peak of 32767 * 10^(-3.17/20) = 22748.
+// Levels are in dBm0 as G.711 sets them: a sine whose peaks just reach the
+// codec's full scale is +3.17 dBm0 (mu-law; A-law's +3.14 is taken as the
+// same). With 16-bit full scale taken as 32767, a 0 dBm0 sine has a peak of
+// 32767 * 10^(-3.17/20) = 22748.
 const fullScaleDBm0 = 3.17
 
 // dBm0Peak is the peak amplitude, in 16-bit linear units, of a sine at

@@ -42,7 +42,7 @@ const maxFmtSize = 40
 // nothing after the data chunk is read. A data chunk that declares more
 // bytes than there are (a recording still being written, or a streaming
 // writer's 0xFFFFFFFF) yields the samples that are there. Format problems
-// wrap ErrBadWAV; errors of r itself are returned wrapped as they are.
+// wrap ErrBadWAV; read errors of r are returned wrapped, not as ErrBadWAV.
 func ReadWAV(r io.Reader) ([]int16, error) {
 	br := bufio.NewReader(r)
 	var hdr [12]byte
