@@ -33,6 +33,12 @@ type Config struct {
 	Calls Calls `yaml:"calls" json:"calls"`
 	// RTP configures the media port range.
 	RTP RTP `yaml:"rtp" json:"rtp"`
+	// Recording configures where recordings live and the consent jurisdictions.
+	Recording Recording `yaml:"recording" json:"recording"`
+	// Voicemail configures voicemail.
+	Voicemail Voicemail `yaml:"voicemail" json:"voicemail"`
+	// Prompts replaces shipped prompts with files.
+	Prompts Prompts `yaml:"prompts" json:"prompts"`
 	// Phone configures phone number handling.
 	Phone Phone `yaml:"phone" json:"phone"`
 	// Trunks are the SIP trunks to carriers. Default none.
@@ -146,6 +152,10 @@ type Calls struct {
 	// caller-ID number of that call (one of the team's numbers); "" disables it. A SIP header name (RFC
 	// 3261 25.1 token), not one of the headers Teamline builds itself. Default "X-Teamline-Caller-ID".
 	CallerIDHeader string `yaml:"caller_id_header" json:"caller_id_header"`
+	// AcceptTimeout is how long an agent who answered has to press 1 when the account's
+	// press_one_to_claim setting is on (R-IN-7); without the digit the agent's leg is hung up and the
+	// call goes on as unanswered (voicemail). 2s to 2m. Default 15s.
+	AcceptTimeout Duration `yaml:"accept_timeout" json:"accept_timeout"`
 }
 
 // Listener is one SIP listening socket.

@@ -47,9 +47,12 @@ func Default() Config {
 			DrainTimeout:   Duration(4 * time.Minute),
 			InviteTimeout:  Duration(10 * time.Second),
 			CallerIDHeader: "X-Teamline-Caller-ID",
+			AcceptTimeout:  Duration(15 * time.Second),
 		},
-		RTP:   RTP{PortMin: 20000, PortMax: 30000, Quarantine: Duration(3 * time.Second)},
-		Phone: Phone{DefaultRegion: "US"},
+		Recording: defaultRecording(),
+		Voicemail: defaultVoicemail(),
+		RTP:       RTP{PortMin: 20000, PortMax: 30000, Quarantine: Duration(3 * time.Second)},
+		Phone:     Phone{DefaultRegion: "US"},
 	}
 }
 

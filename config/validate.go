@@ -77,6 +77,9 @@ func (v *validator) validate(c *Config) {
 	v.registrar(&c.Registrar)
 	v.calls(&c.Calls)
 	v.rtp(&c.RTP)
+	v.recording(&c.Recording)
+	v.voicemail(&c.Voicemail)
+	v.prompts(c.Prompts)
 	if !regionRE.MatchString(c.Phone.DefaultRegion) {
 		v.add("phone.default_region", "%q: want an ISO 3166 two-letter region in upper case, e.g. US, GB, DE", c.Phone.DefaultRegion)
 	}
@@ -255,6 +258,9 @@ func (v *validator) calls(c *Calls) {
 	v.offOrAtLeast("calls.media_timeout", c.MediaTimeout, Duration(time.Second))
 	v.nonNegative("calls.drain_timeout", c.DrainTimeout)
 	v.positive("calls.invite_timeout", c.InviteTimeout)
+	if c.AcceptTimeout < Duration(2*time.Second) || c.AcceptTimeout > Duration(2*time.Minute) {
+		v.add("calls.accept_timeout", "%s: must be 2s to 2m", time.Duration(c.AcceptTimeout))
+	}
 	switch h := c.CallerIDHeader; {
 	case h == "":
 	case !headerNameRE.MatchString(h):

@@ -37,6 +37,17 @@ func TestLoadProblemsCallKeys(t *testing.T) {
 				{6, "registrar.keepalive_interval", "must be 0 (off) or at least 1s"},
 			}},
 		{"negative keepalive", "registrar:\n  keepalive_interval: -30s\n", []want{{2, "registrar.keepalive_interval", "must not be negative (0 turns it off)"}}},
+		{"accept timeout", "calls:\n  accept_timeout: 1s\n", []want{{2, "calls.accept_timeout", "must be 2s to 2m"}}},
+		{"recording keys", "recording:\n  save_window: 30s\n  sweep_interval: 0s\n  two_party_regions: [CA, texas]\n  area_codes: /nonexistent/codes.csv\n",
+			[]want{
+				{2, "recording.save_window", "must be at least 1m"},
+				{3, "recording.sweep_interval", "must be at least 1s"},
+				{4, "recording.two_party_regions[1]", `"texas": want a two-letter region code`},
+				{5, "recording.area_codes", "file does not exist"},
+			}},
+		{"voicemail length", "voicemail:\n  max_length: 2h\n", []want{{2, "voicemail.max_length", "must be 10s to 1h"}}},
+		{"prompt file missing", "prompts:\n  consent: /nonexistent/consent.wav\n", []want{{2, "prompts.consent", "file does not exist"}}},
+		{"unknown prompt", "prompts:\n  welcome: /tmp/x.wav\n", []want{{2, "prompts", `unknown key "welcome"`}}},
 		{"call timers", "calls:\n  media_timeout: 100ms\n  drain_timeout: -1s\n  invite_timeout: 0s\n",
 			[]want{
 				{2, "calls.media_timeout", "must be 0 (off) or at least 1s"},
