@@ -65,6 +65,14 @@ type Bridge struct {
 	mu  sync.Mutex // SDP state below; never taken per packet
 	sdp [2]sdpState
 
+	sink        atomic.Pointer[sinkRef]  // the recording, if any
+	onDTMF      atomic.Pointer[DTMFFunc] // who listens for digits, if anyone
+	playMu      sync.Mutex
+	playsClosed bool           // under playMu: no new Play
+	plays       sync.WaitGroup // Play calls and the tones played for DTMF
+	closed      chan struct{}  // closed by Close: plays end
+	nextPlay    atomic.Uint64
+
 	// Watchdog state, touched only by the engine's watch goroutine.
 	wdSeen   bool
 	wdPkts   uint64
@@ -92,7 +100,7 @@ func (e *Engine) NewBridge(log *slog.Logger, opts ...BridgeOption) (*Bridge, err
 	if log == nil {
 		log = e.log
 	}
-	b := &Bridge{log: log, e: e}
+	b := &Bridge{log: log, e: e, closed: make(chan struct{})}
 	for _, o := range opts {
 		o(b)
 	}
@@ -131,6 +139,11 @@ func (b *Bridge) Start() {
 func (b *Bridge) Close() {
 	b.closeOnce.Do(func() {
 		b.stopping.Store(true)
+		b.playMu.Lock()
+		b.playsClosed = true
+		close(b.closed)
+		b.playMu.Unlock()
+		b.plays.Wait()
 		if b.e.poll != nil {
 			b.e.poll.remove(b)
 		}
@@ -205,6 +218,14 @@ func (b *Bridge) rebuild() {
 		}
 		l.dest.Store(d)
 		l.codec.Store(&st.codec.Name)
+		sf := &sendFormat{pt: st.codec.PT, kind: kindNone}
+		switch st.codec.Name {
+		case codecPCMU:
+			sf.kind = kindUlaw
+		case codecPCMA:
+			sf.kind = kindAlaw
+		}
+		l.send.Store(sf)
 	}
 	for s, l := range b.legs {
 		l.route.Store(buildRoute(&b.sdp[s], &b.sdp[1-s]))
@@ -214,7 +235,7 @@ func (b *Bridge) rebuild() {
 // buildRoute computes what happens to each payload type arriving from side
 // from on its way to side to.
 func buildRoute(from, to *sdpState) *route {
-	r := &route{}
+	r := &route{events: from.known && from.te != 0}
 	codecs := from.desc.Codecs
 	if !from.known {
 		// Packets before the side's SDP (early media racing the answer):
@@ -224,6 +245,14 @@ func buildRoute(from, to *sdpState) *route {
 	for _, c := range codecs {
 		if c.PT > 127 || r.act[c.PT] != actUnknown {
 			continue
+		}
+		switch {
+		case c.isG711() && c.Name == codecPCMU:
+			r.kind[c.PT] = kindUlaw
+		case c.isG711():
+			r.kind[c.PT] = kindAlaw
+		case from.known && from.te != 0 && c.PT == from.te:
+			r.kind[c.PT] = kindEvent
 		}
 		switch {
 		case from.known && from.te != 0 && c.PT == from.te:
@@ -311,9 +340,19 @@ type leg struct {
 	route     atomic.Pointer[route] // for packets arriving from this side
 	codec     atomic.Pointer[string]
 	hold      atomic.Bool
-	rtpIn     counters // written by this leg's RTP goroutine
-	rtcpIn    counters // written by this leg's RTCP goroutine
-	_         [64]byte
+	send      atomic.Pointer[sendFormat] // what the gateway's own audio toward this side is encoded as
+	// relayOff: what this side sends is not passed to the other side
+	// (the call is not bridged yet, or the other side hears a prompt).
+	relayOff atomic.Bool
+	// player is the id of the Play feeding the stream toward this side
+	// (0 = none); while it is set, the other side's audio is not relayed
+	// here.
+	player atomic.Uint64
+	played atomic.Uint64 // packets of the gateway's own audio sent toward this side
+	taps   taps          // recording and DTMF state; only this leg's RTP reader touches it
+	rtpIn  counters      // written by this leg's RTP goroutine
+	rtcpIn counters      // written by this leg's RTCP goroutine
+	_      [64]byte
 }
 
 func (l *leg) setConns(rtp, rtcp udpConn) {
@@ -349,8 +388,23 @@ const (
 	actNoRemote // the other leg has no codec yet
 )
 
-// route maps incoming payload types to an action and an outgoing type.
+// route maps incoming payload types to an action and an outgoing type,
+// and tells what each type carries (for the taps: recording and DTMF).
 type route struct {
-	act [128]action
-	pt  [128]uint8
+	act  [128]action
+	pt   [128]uint8
+	kind [128]payloadKind
+	// events: the side these packets come from negotiated
+	// telephone-event.
+	events bool
 }
+
+// payloadKind is what a negotiated payload type carries.
+type payloadKind uint8
+
+const (
+	kindNone payloadKind = iota
+	kindUlaw
+	kindAlaw
+	kindEvent // RFC 4733 telephone-event
+)

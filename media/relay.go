@@ -60,6 +60,12 @@ func (b *Bridge) relayPacket(in, out *leg, pkt []byte, src netip.AddrPort) dropR
 		return dropUnknownPT
 	}
 	in.latch(&in.latchRTP, src, b, "rtp")
+	if k := r.kind[pt]; k != kindNone {
+		b.tap(in, out, k, pkt, payload)
+	}
+	if in.relayOff.Load() || out.player.Load() != 0 {
+		return dropNone // heard by the taps, not by the other side
+	}
 	switch act {
 	case actNoTE:
 		return dropNoTelephoneEvent
