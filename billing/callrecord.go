@@ -29,6 +29,9 @@ const (
 	ResultUnavailable Result = "unavailable"
 	ResultFailed      Result = "failed"
 	ResultRejected    Result = "rejected"
+	// ResultVoicemail: nobody answered (or accepted) and the caller
+	// reached the user's voicemail box; billed like an answered call.
+	ResultVoicemail Result = "voicemail"
 	// ResultInterrupted: the call was still open when its gateway stopped
 	// (a crash); the record was closed when the gateway started again.
 	ResultInterrupted Result = "interrupted"

@@ -23,7 +23,8 @@ type sendFormat struct {
 // taps is one side's state for recording and digit detection. Only the
 // goroutine (or epoll worker) reading that side's RTP socket touches it.
 type taps struct {
-	events EventTracker
+	events     EventTracker
+	eventsSSRC uint32 // the sender whose events the tracker follows
 	tones  *ToneDetector
 	pcm    [readBufSize]int16
 }
@@ -66,6 +67,10 @@ func (b *Bridge) tap(in, out *leg, k payloadKind, pkt, payload []byte) {
 		ev, err := ParseTelephoneEvent(payload)
 		if err != nil {
 			return
+		}
+		if ssrc := binary.BigEndian.Uint32(pkt[8:]); ssrc != in.taps.eventsSSRC {
+			in.taps.events.Reset() // timestamps of another sender mean nothing here
+			in.taps.eventsSSRC = ssrc
 		}
 		d, ok := in.taps.events.Observe(binary.BigEndian.Uint32(pkt[4:]), ev)
 		if !ok {

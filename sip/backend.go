@@ -11,6 +11,8 @@ import (
 	"github.com/teamline/teamline/billing"
 	"github.com/teamline/teamline/directory"
 	"github.com/teamline/teamline/media"
+	"github.com/teamline/teamline/recording"
+	"github.com/teamline/teamline/recording/jurisdiction"
 	"github.com/teamline/teamline/router"
 )
 
@@ -43,6 +45,18 @@ type Backend struct {
 	Registrar RegistrarConfig
 	Calls     CallConfig
 
+	// Recordings records calls and keeps voicemail; nil turns both off.
+	Recordings *recording.Service
+	// RecordingIndex is the store behind Recordings (voicemail counts for
+	// the message light).
+	RecordingIndex recording.Store
+	// Consent decides who hears the consent prompt when the account's
+	// consent_prompt is two_party; nil plays it to everyone.
+	Consent *jurisdiction.Policy
+	// Prompts is the gateway's audio (shipped prompts when nil).
+	Prompts   *Prompts
+	Voicemail VoicemailConfig
+
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -64,6 +78,14 @@ type CallConfig struct {
 	DrainTimeout   time.Duration
 	InviteTimeout  time.Duration
 	CallerIDHeader string
+	// AcceptTimeout is how long an agent has to press 1 (R-IN-7).
+	AcceptTimeout time.Duration
+}
+
+// VoicemailConfig tunes voicemail (R-IN-4).
+type VoicemailConfig struct {
+	MaxLength time.Duration // longest message (default 3 minutes)
+	MWI       bool          // NOTIFY message-summary to the box owner's phones
 }
 
 func (b *Backend) check() error {
@@ -89,6 +111,15 @@ func (b *Backend) check() error {
 	c := &b.Calls
 	c.DrainTimeout = orDefault(c.DrainTimeout, 4*time.Minute)
 	c.InviteTimeout = orDefault(c.InviteTimeout, 10*time.Second)
+	c.AcceptTimeout = orDefault(c.AcceptTimeout, 15*time.Second)
+	b.Voicemail.MaxLength = orDefault(b.Voicemail.MaxLength, 3*time.Minute)
+	if b.Prompts == nil {
+		p, err := LoadPrompts(nil, "")
+		if err != nil {
+			return err
+		}
+		b.Prompts = p
+	}
 	names := map[string]bool{}
 	b.Trunks = slices.Clone(b.Trunks) // normalised and completed here, not in the caller's slice
 	for i := range b.Trunks {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/teamline/teamline/billing"
 	"github.com/teamline/teamline/media"
+	"github.com/teamline/teamline/recording"
 )
 
 // call is one call through the B2BUA: the caller's leg A (the gateway is
@@ -54,6 +55,19 @@ type call struct {
 	// stopRinging ends the ringing of a call that is not answered yet
 	// (the gateway is stopping).
 	stopRinging context.CancelCauseFunc
+
+	svc      services
+	earlySDP []byte             // the answer sent to the caller in a 183; the 200 repeats it
+	ringback context.CancelFunc // stops the gateway's ringback to the caller
+	// digits receives the digits of side digitSide while the gateway
+	// itself waits for one (press 1, # in voicemail).
+	digits    chan rune
+	digitSide int
+	// whispering is set while the agent who answered hears the whisper;
+	// closed when that agent hangs up.
+	whispering   chan struct{}
+	recording    *recording.Session
+	voicemailBox string // the call is a voicemail for this user
 }
 
 // errGatewayStopping is why ringing stops when the drain timeout passes.
@@ -68,6 +82,9 @@ func (c *call) end(by int, result billing.Result, code int, reason string) {
 		c.mu.Lock()
 		a, b, active := c.a, c.b, c.active
 		c.endErr = reason
+		if c.voicemailBox != "" && result == billing.ResultAnswered {
+			result = billing.ResultVoicemail
+		}
 		c.mu.Unlock()
 		close(c.ended)
 		if active {
@@ -112,6 +129,7 @@ func (c *call) finishNow(result billing.Result, code int, reason string) {
 	if c.bridge != nil {
 		c.bridge.Close()
 	}
+	c.closeRecording()
 	b := c.s.opts.backend
 	c.mu.Lock()
 	id, dir := c.rec.ID, c.rec.Direction

@@ -40,6 +40,20 @@ func (t *callTable) setDialog(c *call, side int, id string) {
 	c.dialogIDs[side] = id
 }
 
+// clearDialog forgets the call's dialog on side (an agent who answered but
+// did not accept).
+func (t *callTable) clearDialog(c *call, side int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	id := c.dialogIDs[side]
+	if side == 0 && t.byA[id] == c {
+		delete(t.byA, id)
+	} else if side == 1 && t.byB[id] == c {
+		delete(t.byB, id)
+	}
+	c.dialogIDs[side] = ""
+}
+
 func (t *callTable) remove(c *call) {
 	t.mu.Lock()
 	if _, ok := t.all[c]; !ok {

@@ -140,6 +140,8 @@ type phone struct {
 	// infos the bodies of INFO requests it got.
 	holds []media.Direction
 	infos []string
+	// notifies are the bodies of NOTIFY requests it got (message waiting).
+	notifies []string
 	// registers receives the REGISTERs the phone gets (as a carrier).
 	registers chan *gosip.Request
 	srv       *sipgo.Server
@@ -266,6 +268,12 @@ func newPhone(t *testing.T, ip string, uaOpts ...sipgo.UserAgentOption) *phone {
 		p.mu.Unlock()
 		_ = tx.Respond(gosip.NewResponseFromRequest(req, 200, "OK", nil))
 	})
+	srv.OnNotify(func(req *gosip.Request, tx gosip.ServerTransaction) {
+		p.mu.Lock()
+		p.notifies = append(p.notifies, string(req.Body()))
+		p.mu.Unlock()
+		_ = tx.Respond(gosip.NewResponseFromRequest(req, 200, "OK", nil))
+	})
 	srv.OnBye(func(req *gosip.Request, tx gosip.ServerTransaction) {
 		p.byes.Add(1)
 		_ = tx.Respond(gosip.NewResponseFromRequest(req, 200, "OK", nil))
@@ -378,6 +386,20 @@ type rtpPeer struct {
 	received atomic.Int32
 	notPCMU  atomic.Int32 // packets with a payload type other than 0
 	done     chan struct{}
+	// noEvents leaves telephone-event out of the peer's SDP.
+	noEvents atomic.Bool
+
+	mu      sync.Mutex
+	packets []gotPacket // what arrived, in order
+	seq     uint16      // of what sendPayload sends
+	ts      uint32
+}
+
+// gotPacket is one RTP packet an rtpPeer received.
+type gotPacket struct {
+	pt      uint8
+	marker  bool
+	payload []byte
 }
 
 func newRTPPeer(t *testing.T, ip string) *rtpPeer {
@@ -395,6 +417,9 @@ func newRTPPeer(t *testing.T, ip string) *rtpPeer {
 				return
 			}
 			if n >= 12 && buf[0]>>6 == 2 {
+				r.mu.Lock()
+				r.packets = append(r.packets, gotPacket{pt: buf[1] & 0x7f, marker: buf[1]&0x80 != 0, payload: append([]byte(nil), buf[12:n]...)})
+				r.mu.Unlock()
 				r.received.Add(1)
 				if buf[1]&0x7f != 0 {
 					r.notPCMU.Add(1)
@@ -410,6 +435,10 @@ func (r *rtpPeer) setRemote(ap netip.AddrPort) { r.remote.Store(ap) }
 
 func (r *rtpPeer) sdp() string {
 	ap := netip.MustParseAddrPort(r.conn.LocalAddr().String())
+	if r.noEvents.Load() {
+		return fmt.Sprintf("v=0\r\no=- 1 1 IN IP4 %s\r\ns=-\r\nc=IN IP4 %s\r\nt=0 0\r\nm=audio %d RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=sendrecv\r\n",
+			ap.Addr(), ap.Addr(), ap.Port())
+	}
 	return fmt.Sprintf("v=0\r\no=- 1 1 IN IP4 %s\r\ns=-\r\nc=IN IP4 %s\r\nt=0 0\r\nm=audio %d RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=sendrecv\r\n",
 		ap.Addr(), ap.Addr(), ap.Port())
 }

@@ -31,6 +31,10 @@ func (s *Server) serveInDialog(log *slog.Logger, req *gosip.Request, tx gosip.Se
 	defer cancel()
 	switch req.Method {
 	case gosip.BYE:
+		if side == 1 && c.whisperBye(req, tx) {
+			s.metrics.observe(req.Method, 200)
+			return true
+		}
 		// The session answers the BYE itself and marks its dialog ended,
 		// which also stops retransmitting a 2xx whose ACK never came.
 		if side == 0 {
@@ -65,10 +69,43 @@ func (s *Server) serveInDialog(log *slog.Logger, req *gosip.Request, tx gosip.Se
 			}()
 		}
 	case gosip.INFO:
+		if c.listening(side) {
+			// The gateway waits for a digit from this side itself.
+			ct := ""
+			if h := req.ContentType(); h != nil {
+				ct = h.Value()
+			}
+			d, err := media.ParseDTMFInfo(ct, req.Body())
+			if err != nil {
+				s.respond(ctx, log, req, tx, &reply{code: 415, reason: "Unsupported Media Type", why: err.Error()})
+				return true
+			}
+			c.digit(side, d, "info")
+			s.respond(ctx, log, req, tx, nil)
+			return true
+		}
 		s.respond(ctx, log, req, tx, s.relayInfo(ctx, c, side, req))
 	default:
 		s.respond(ctx, log, req, tx, errMethodNotAllowed)
 	}
+	return true
+}
+
+// whisperBye takes the BYE of an agent who hangs up while hearing the
+// whisper: that ends the agent's leg, not the call. It reports false when
+// no whisper is on.
+func (c *call) whisperBye(req *gosip.Request, tx gosip.ServerTransaction) bool {
+	c.mu.Lock()
+	gone := c.whispering
+	c.whispering = nil
+	c.mu.Unlock()
+	if gone == nil {
+		return false
+	}
+	if err := c.readBye(1, req, tx); err != nil {
+		c.log.Debug("sip BYE of whispered agent not answered", "error", err)
+	}
+	close(gone)
 	return true
 }
 

@@ -28,7 +28,16 @@ func (s *Server) runCall(ctx context.Context, c *call, plan *callPlan, req *gosi
 	c.log = c.log.With("record", c.rec.ID, "direction", string(c.rec.Direction), "trunk", c.rec.Trunk, "user", c.rec.Username)
 	s.calls.add(c)
 	s.metrics.activeCalls.Inc()
-	if plan.code != 0 {
+	sctx, scancel := context.WithTimeout(ctx, telephonyTimeout)
+	settings, serr := b.Directory.GetSettings(sctx)
+	scancel()
+	c.svc = s.servicesFor(c, plan, settings, serr == nil)
+	if !c.svc.consent && c.svc.consentWhy != "" {
+		c.noteConsent("skipped:"+c.svc.consentWhy, b.Now())
+	}
+	// A user with no phone registered still has a voicemail box.
+	toVoicemail := plan.code == 480 && c.svc.voicemail
+	if plan.code != 0 && !toVoicemail {
 		s.respond(ctx, c.log, req, tx, &reply{code: plan.code, reason: plan.reason})
 		c.finish(plan.result, plan.code, plan.reason)
 		return
@@ -67,12 +76,9 @@ func (s *Server) runCall(ctx context.Context, c *call, plan *callPlan, req *gosi
 	c.bridge = bridge
 	offerB := bridge.Offer(media.SideB, b.MediaIP, c.offerA)
 
-	sctx, scancel := context.WithTimeout(ctx, telephonyTimeout)
-	settings, err := b.Directory.GetSettings(sctx)
-	scancel()
 	ringFor := 30 * time.Second
 	maxDuration := 4 * time.Hour
-	if err == nil {
+	if serr == nil {
 		if settings.RingTimeoutSeconds > 0 {
 			ringFor = time.Duration(settings.RingTimeoutSeconds) * time.Second
 		}
@@ -92,12 +98,34 @@ func (s *Server) runCall(ctx context.Context, c *call, plan *callPlan, req *gosi
 	ringCtx, stopRing := context.WithTimeout(stoppable, ringFor)
 	defer stopRing()
 
+	if c.svc.consent && c.rec.Direction == billing.Inbound {
+		// R-REC-3: the caller hears the consent prompt before anyone
+		// is bridged; the agents ring once it has played.
+		if err := s.earlyMedia(c, dtx); err != nil {
+			s.failA(c, 488, "Not Acceptable Here", billing.ResultFailed, "early media: "+err.Error())
+			return
+		}
+		if !s.playConsent(stoppable, c, media.SideA) {
+			switch {
+			case errors.Is(context.Cause(stoppable), errGatewayStopping):
+				s.failA(c, 503, "Service Unavailable", billing.ResultFailed, "gateway stopped")
+			default:
+				c.finish(billing.ResultCancelled, 487, "cancelled by caller")
+			}
+			return
+		}
+		c.startRingback()
+	}
+	defer c.stopRingback()
+
 	var early *forkEvent
 	onProvisional := func(ev *forkEvent) {
 		s.relayProvisional(c, dtx, ev, &early)
 	}
 	var out ringOutcome
-	if len(plan.parallel) > 0 {
+	if toVoicemail {
+		out.code, out.reason = plan.code, plan.reason
+	} else if len(plan.parallel) > 0 {
 		out = c.ring(ringCtx, plan.parallel, plan.from, offerB, onProvisional)
 	} else {
 		for _, t := range plan.sequential {
@@ -109,6 +137,9 @@ func (s *Server) runCall(ctx context.Context, c *call, plan *callPlan, req *gosi
 		}
 	}
 
+	if out.winner != nil && c.svc.pressOne && !s.accepted(stoppable, c, out.winner) {
+		out = ringOutcome{code: 480, reason: "Temporarily Unavailable"}
+	}
 	switch {
 	case out.winner != nil:
 		s.answerA(c, dtx, out.winner, maxDuration)
@@ -117,6 +148,9 @@ func (s *Server) runCall(ctx context.Context, c *call, plan *callPlan, req *gosi
 	case cancelled.Err() != nil:
 		// sipgo has answered 487 to the caller already.
 		c.finish(billing.ResultCancelled, 487, "cancelled by caller")
+	case c.svc.voicemail:
+		// R-IN-4: no answer, busy, unavailable or not accepted.
+		s.voicemail(c, dtx, plan.username, maxDuration)
 	case ringCtx.Err() != nil:
 		s.failA(c, 480, "Temporarily Unavailable", billing.ResultNoAnswer, "no answer")
 	default:
@@ -164,6 +198,22 @@ func (s *Server) relayProvisional(c *call, dtx *sipgo.DialogServerSession, ev *f
 	b := s.opts.backend
 	var body []byte
 	code, reason := ev.res.StatusCode, ev.res.Reason
+	if c.earlySDP != nil {
+		// The caller has the gateway's early media (consent, then
+		// ringback). A callee's own early media replaces the ringback;
+		// the caller keeps the one answer it was given.
+		if len(ev.res.Body()) == 0 || (*early != nil && *early != ev) {
+			return
+		}
+		d, err := media.ParseSDP(ev.res.Body())
+		if err != nil || c.bridge.SetRemote(media.SideB, d) != nil {
+			return
+		}
+		*early = ev
+		c.stopRingback()
+		c.bridge.SetRelay(media.SideB, true)
+		return
+	}
 	if len(ev.res.Body()) > 0 && (*early == nil || *early == ev) {
 		if d, err := media.ParseSDP(ev.res.Body()); err == nil {
 			if err := c.bridge.SetRemote(media.SideB, d); err == nil {
@@ -210,14 +260,28 @@ func (s *Server) answerA(c *call, dtx *sipgo.DialogServerSession, win *forkEvent
 		fail(502, "Bad Gateway", "callee SDP: "+err.Error())
 		return
 	}
-	answer, err := c.bridge.Answer(media.SideA, b.MediaIP, c.offerA)
-	if err != nil {
-		status := 500
-		if errors.Is(err, media.ErrNoCommonCodec) {
-			status = 488
+	answer := c.earlySDP
+	if answer == nil {
+		if answer, err = c.bridge.Answer(media.SideA, b.MediaIP, c.offerA); err != nil {
+			status := 500
+			if errors.Is(err, media.ErrNoCommonCodec) {
+				status = 488
+			}
+			fail(status, "Not Acceptable Here", err.Error())
+			return
 		}
-		fail(status, "Not Acceptable Here", err.Error())
-		return
+	}
+	c.stopRingback()
+	// Outbound, the callee is the party outside the team: it hears the
+	// consent prompt before the two are bridged (the agent hears
+	// silence meanwhile). Inbound, the caller heard it before ringing.
+	outboundConsent := c.svc.consent && c.rec.Direction == billing.Outbound
+	if !outboundConsent {
+		c.bridge.SetRelay(media.SideA, true)
+		c.bridge.SetRelay(media.SideB, true)
+	} else {
+		c.bridge.SetRelay(media.SideA, false)
+		c.bridge.SetRelay(media.SideB, false)
 	}
 	c.bridge.Start()
 	trunk := ""
@@ -232,6 +296,31 @@ func (s *Server) answerA(c *call, dtx *sipgo.DialogServerSession, win *forkEvent
 	s.metrics.observe(gosip.INVITE, 200)
 	c.log.Info("call answered", "by", win.t.username, "target", truncate(win.t.uri.String(), 128))
 	go c.supervise(maxDuration)
+	switch {
+	case outboundConsent && c.goBackground():
+		go func() {
+			defer c.bg.Done()
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			go func() {
+				select {
+				case <-c.ended:
+					cancel()
+				case <-ctx.Done():
+				}
+			}()
+			if !s.playConsent(ctx, c, media.SideB) {
+				return
+			}
+			c.bridge.SetRelay(media.SideA, true)
+			c.bridge.SetRelay(media.SideB, true)
+			if c.svc.record {
+				s.startRecording(c, c.agent(win))
+			}
+		}()
+	case c.svc.record:
+		s.startRecording(c, c.agent(win))
+	}
 	// WriteResponse retransmits the 200 until the ACK (RFC 3261 13.3.1.4);
 	// with no ACK in 64*T1 the call is hung up.
 	if err := dtx.WriteResponse(res); err != nil {

@@ -4,15 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/prometheus/client_golang/prometheus"
 	"io"
 	"log/slog"
 	"os"
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/teamline/teamline/config"
 	"github.com/teamline/teamline/directory"
+	"github.com/teamline/teamline/recording"
 	"github.com/teamline/teamline/store"
 )
 
@@ -29,6 +31,7 @@ type app struct {
 	// registered on /metrics by serve.
 	closers    []func() error
 	collectors []prometheus.Collector
+	recordings *recording.Service // set by serve
 }
 
 // loadConfig reads the config file, or returns the embedded defaults.

@@ -49,6 +49,9 @@ func (a *app) serve(ctx context.Context) error {
 		buildInfo(v, rev),
 	)
 
+	if _, err := a.newRecordings(reg); err != nil {
+		return err
+	}
 	sipSrv, err := a.newSIPServer()
 	if err != nil {
 		return err
@@ -63,6 +66,7 @@ func (a *app) serve(ctx context.Context) error {
 		api.WithRegisterer(reg),
 		api.WithVersion(v),
 		api.WithCallRecords(a.store), api.WithContacts(a.store),
+		api.WithRecordings(a.recordings, a.store),
 		api.WithRequestTimeout(time.Duration(a.cfg.HTTP.WriteTimeout)),
 	).Handler()
 	if a.cfg.HTTP.Pprof {

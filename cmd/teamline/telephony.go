@@ -76,6 +76,9 @@ func (a *app) sipBackend() (sip.Backend, error) {
 			CallerIDHeader: cfg.Calls.CallerIDHeader,
 		},
 	}
+	if err := a.mediaServices(&b); err != nil {
+		return sip.Backend{}, err
+	}
 	for _, t := range cfg.Trunks {
 		st, err := sipTrunk(t)
 		if err != nil {
