@@ -244,6 +244,14 @@ func TestRelayDrops(t *testing.T) {
 	if _, err := a.rtp.WriteToUDPAddrPort([]byte("not RTP at all"), br.Local(SideA)); err != nil {
 		t.Fatal(err)
 	}
+	// B has no telephone-event: it hears the digit as a tone instead
+	// (the event packet itself counts as dropped).
+	for range int(dtmfToneLength / framePeriod) {
+		if got, _ := b.recv(); got.PayloadType != 0 {
+			t.Fatalf("B got PT %d during the digit's tone", got.PayloadType)
+		}
+	}
+	waitFor(t, func() bool { return br.legs[SideB].player.Load() == 0 })
 	a.send(br.Local(SideA), 0, payload(160, 3))
 	if got, _ := b.recv(); got.PayloadType != 0 || got.Payload[0] != 3 {
 		t.Errorf("B got PT %d payload %d", got.PayloadType, got.Payload[0])

@@ -25,8 +25,8 @@ type sendFormat struct {
 type taps struct {
 	events     EventTracker
 	eventsSSRC uint32 // the sender whose events the tracker follows
-	tones  *ToneDetector
-	pcm    [readBufSize]int16
+	tones      *ToneDetector
+	pcm        [readBufSize]int16
 }
 
 // dtmfToneLength is how long a digit received as a telephone-event plays as
