@@ -18,6 +18,7 @@ import (
 
 	"github.com/teamline/teamline/billing"
 	"github.com/teamline/teamline/directory"
+	"github.com/teamline/teamline/internal/testlog"
 	"github.com/teamline/teamline/media"
 	"github.com/teamline/teamline/router"
 	"github.com/teamline/teamline/sip"
@@ -47,6 +48,8 @@ type gateway struct {
 	store *store.Store
 	dir   *directory.Service
 	media *media.Engine
+	// recordingLog is the recording service's log (mediaGateway).
+	recordingLog *testlog.Buffer
 }
 
 // startGateway runs a gateway whose trunk is everything from 127.0.0.2

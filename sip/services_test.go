@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"log/slog"
 	"math"
 	"net/netip"
 	"os"
@@ -12,9 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emiago/sipgo"
 	gosip "github.com/emiago/sipgo/sip"
 
 	"github.com/teamline/teamline/billing"
+	"github.com/teamline/teamline/internal/testlog"
 	"github.com/teamline/teamline/media"
 	"github.com/teamline/teamline/recording"
 	"github.com/teamline/teamline/recording/jurisdiction"
@@ -66,6 +69,14 @@ func writeWAV(t *testing.T, path string, pcm []int16) {
 // test prompts, and extra account settings (YAML lines under settings:).
 func mediaGateway(t *testing.T, settings string, tweak func(*sip.Backend)) (*gateway, *recording.Service) {
 	t.Helper()
+	return mediaGatewayWith(t, settings, nil, tweak)
+}
+
+// mediaGatewayWith is mediaGateway with before run on the store before the
+// recording service starts.
+func mediaGatewayWith(t *testing.T, settings string, before func(*store.Store), tweak func(*sip.Backend)) (*gateway, *recording.Service) {
+	t.Helper()
+	svcLog := &testlog.Buffer{}
 	dir := t.TempDir()
 	files := map[string]string{}
 	for name, p := range testPrompts {
@@ -81,6 +92,9 @@ func mediaGateway(t *testing.T, settings string, tweak func(*sip.Backend)) (*gat
 	trunk := sip.Trunk{Name: "carrier", Proxy: "127.0.0.1:9", Inbound: trunkSource, Outbound: true}
 	gw := startGatewayWith(t, team, func(b *sip.Backend) {
 		st := b.Contacts.(*store.Store)
+		if before != nil {
+			before(st)
+		}
 		d := b.Directory
 		policy := func(ctx context.Context) (recording.Policy, error) {
 			s, err := d.GetSettings(ctx)
@@ -91,7 +105,8 @@ func mediaGateway(t *testing.T, settings string, tweak func(*sip.Backend)) (*gat
 				SaveWindow: time.Hour, QuotaBytes: s.StorageQuotaMB << 20}, nil
 		}
 		var err error
-		if svc, err = recording.NewService(st, filepath.Join(dir, "recordings"), policy); err != nil {
+		if svc, err = recording.NewService(st, filepath.Join(dir, "recordings"), policy,
+			recording.WithLogger(slog.New(slog.NewTextHandler(svcLog, nil)))); err != nil {
 			t.Fatal(err)
 		}
 		// Closed after the gateway stopped (cleanups run last first).
@@ -104,6 +119,12 @@ func mediaGateway(t *testing.T, settings string, tweak func(*sip.Backend)) (*gat
 			tweak(b)
 		}
 	})
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("recording service log:\n%s", svcLog)
+		}
+	})
+	gw.recordingLog = svcLog
 	return gw, svc
 }
 
@@ -663,4 +684,90 @@ func TestVoicemailHashEnds(t *testing.T) {
 	if p := power(tail, 500); p < 0.5 {
 		t.Errorf("the caller did not hear goodbye last (500 Hz power %.2f)", p)
 	}
+}
+
+// R-REC-5: with the storage quota full a call is not recorded but works,
+// and the service says why.
+func TestRecordingQuotaFull(t *testing.T) {
+	gw, svc := mediaGatewayWith(t, "  storage_quota_mb: 1\n", func(st *store.Store) {
+		// An earlier recording already fills the megabyte.
+		r := recording.Recording{Kind: recording.KindCall, Username: "alice", Path: "old.wav", Start: time.Now().Add(-time.Hour), Saved: true}
+		if err := st.CreateRecording(context.Background(), &r); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.FinishRecording(context.Background(), r.ID, 60000, 2<<20, strings.Repeat("0", 64)); err != nil {
+			t.Fatal(err)
+		}
+	}, nil)
+	alice := registered(t, gw, "alice", "alice-pw-1", "127.0.0.1")
+	trunk := newPhone(t, "127.0.0.2")
+	sess, err := trunk.call(gw, "+15125550110", "+17375559999", nil)
+	if err != nil {
+		t.Fatalf("call: %v", err)
+	}
+	trunk.rtp.sendAudio(t, tone(1000, 200))
+	alice.rtp.sendAudio(t, tone(300, 200))
+	eventually(t, "audio both ways", func() bool { return len(trunk.rtp.got()) >= 8 && len(alice.rtp.got()) >= 8 })
+	hangup(t, sess)
+	rec := closedRecord(t, gw)
+	if rec.Result != billing.ResultAnswered || rec.RecordingID != 0 {
+		t.Errorf("record %s with recording %d, want answered and not recorded", rec.Result, rec.RecordingID)
+	}
+	u, err := svc.Usage(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !u.Full || u.Refused != 1 || u.Reason == "" {
+		t.Errorf("usage %+v, want full with one refusal and a reason", u)
+	}
+	if !strings.Contains(gw.recordingLog.String(), "storage quota is full") {
+		t.Error("the refusal is not logged")
+	}
+}
+
+// Outbound, the callee hears the consent prompt before the agent.
+func TestConsentOutbound(t *testing.T) {
+	carrier := newPhone(t, "127.0.0.2")
+	gw, _ := mediaGateway(t, "  consent_prompt: all\n", func(b *sip.Backend) { b.Trunks[0].Proxy = carrier.addr })
+	alice := registered(t, gw, "alice", "alice-pw-1", "127.0.0.1")
+	sess, err := alice.call(gw, "5125557777", "alice", &sipgo.DigestAuth{Username: "alice", Password: "alice-pw-1"})
+	if err != nil {
+		t.Fatalf("call: %v\n%s", err, gw.logs)
+	}
+	mark := media.EncodeUlaw(0x1000)
+	pcm := make([]int16, 160*5)
+	for i := range pcm {
+		pcm[i] = 0x1000
+	}
+	eventually(t, "the consent prompt at the callee", func() bool { return startsWith(carrier.rtp.got(), tone(1000, 300)) })
+	alice.rtp.sendAudio(t, pcm)
+	eventually(t, "alice's audio at the callee", func() bool { return indexOfPayload(carrier.rtp.got(), mark) >= 0 })
+	if i := indexOfPayload(carrier.rtp.got(), mark); i < 15 {
+		t.Errorf("alice's audio at packet %d, inside the prompt", i)
+	}
+	hangup(t, sess)
+	if r := closedRecord(t, gw); r.Consent != "played:all" || r.Direction != billing.Outbound || r.RecordingID == 0 {
+		t.Errorf("record consent %q direction %s recording %d", r.Consent, r.Direction, r.RecordingID)
+	}
+}
+
+// A user's own greeting replaces the shipped one.
+func TestVoicemailOwnGreeting(t *testing.T) {
+	greetings := t.TempDir()
+	writeWAV(t, filepath.Join(greetings, "alice.wav"), tone(700, 400))
+	gw, _ := mediaGateway(t, "", func(b *sip.Backend) {
+		p, err := sip.LoadPrompts(nil, greetings)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.Prompts = p
+	})
+	trunk := newPhone(t, "127.0.0.2")
+	sess, err := trunk.call(gw, "+15125550110", "+17375559999", nil)
+	if err != nil {
+		t.Fatalf("call: %v", err)
+	}
+	eventually(t, "alice's greeting", func() bool { return startsWith(trunk.rtp.got(), tone(700, 400)) })
+	hangup(t, sess)
+	closedRecord(t, gw)
 }
