@@ -122,7 +122,8 @@ func (m *memStore) ListRecordings(_ context.Context, f recording.Filter) ([]reco
 			(f.To.IsZero() || r.Start.Before(f.To)) &&
 			(f.Username == "" || r.Username == f.Username) &&
 			(f.LeadID == 0 || r.LeadID == f.LeadID) &&
-			(f.Kind == "" || r.Kind == f.Kind)
+			(f.Kind == "" || r.Kind == f.Kind) &&
+			(!f.Incomplete || !r.Complete)
 	}, limit), nil
 }
 

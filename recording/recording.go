@@ -45,8 +45,11 @@ type Filter struct {
 	Username string
 	LeadID   int64
 	Kind     Kind
-	AfterID  int64 // keyset pagination: only IDs greater than this
-	Limit    int   // 0 = the store's default (100)
+	// Incomplete selects recordings whose file was never finished (being
+	// written, or left by a gateway that died).
+	Incomplete bool
+	AfterID    int64 // keyset pagination: only IDs greater than this
+	Limit      int   // 0 = the store's default (100)
 }
 
 // Store is the index of recordings; package store implements it on SQLite

@@ -506,7 +506,8 @@ func (s *Service) Save(ctx context.Context, id int64) error {
 	return nil
 }
 
-// Sweep deletes the recordings that are due (R-REC-2, R-REC-4): those past
+// Sweep first finishes recordings a crashed gateway left unfinished (see
+// recoverAbandoned), then deletes the recordings that are due (R-REC-2, R-REC-4): those past
 // ExpiresAt ("expired") and unsaved ones whose save window after the call
 // has passed ("unsaved"). The file goes first (one already missing is
 // fine), then the index entry. A recording that cannot be deleted is
@@ -519,6 +520,9 @@ func (s *Service) Save(ctx context.Context, id int64) error {
 func (s *Service) Sweep(ctx context.Context) (deleted int, err error) {
 	s.sweepMu.Lock()
 	defer s.sweepMu.Unlock()
+	if _, err := s.recoverAbandoned(ctx); err != nil {
+		s.log.Error("recording: recovery of unfinished recordings failed", "err", err)
+	}
 	now := s.clock()
 	seen := map[int64]bool{}
 	for {

@@ -150,6 +150,9 @@ func (s *Store) ListRecordings(ctx context.Context, f recording.Filter) ([]recor
 	if f.LeadID != 0 {
 		where, args = where+` AND lead_id = ?`, append(args, f.LeadID)
 	}
+	if f.Incomplete {
+		where += ` AND complete = 0`
+	}
 	if !f.From.IsZero() {
 		where, args = where+` AND started_at >= ?`, append(args, fmtTime(f.From))
 	}

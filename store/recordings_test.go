@@ -128,6 +128,10 @@ func TestListRecordings(t *testing.T) {
 				kind = recording.KindVoicemail
 			}
 			all = append(all, rec(t, s, kind, []string{"alice", "bob", "alice ", ""}[i%4], int64(i%3), t0.Add(time.Duration(i)*time.Minute)))
+			if i%5 == 0 {
+				must(t, s.FinishRecording(ctx, all[i].ID, 1000, 44, strings.Repeat("a", 64)))
+				all[i] = get(s.GetRecording(ctx, all[i].ID))(t)
+			}
 		}
 		where := func(keep func(recording.Recording) bool) []int64 {
 			out := []int64{}
@@ -158,6 +162,7 @@ func TestListRecordings(t *testing.T) {
 			want []int64
 		}{
 			{"all", recording.Filter{}, ids(all)},
+			{"unfinished", recording.Filter{Incomplete: true}, where(func(r recording.Recording) bool { return !r.Complete })},
 			{"alice", recording.Filter{Username: "alice"}, where(func(r recording.Recording) bool { return r.Username == "alice" })},
 			{"'alice '", recording.Filter{Username: "alice "}, where(func(r recording.Recording) bool { return r.Username == "alice " })},
 			{"nobody's", recording.Filter{Username: "carol"}, []int64{}},

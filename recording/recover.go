@@ -1,0 +1,108 @@
+package recording
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"time"
+)
+
+// abandonedAfter is how long an unfinished recording's file must have gone
+// unwritten before the sweep finishes it: a live session flushes several
+// times a second, so a file this old belongs to a gateway that died.
+const abandonedAfter = time.Minute
+
+// recoverAbandoned finishes recordings a crashed gateway left incomplete:
+// their file keeps the audio up to the last flush, but the row has no size,
+// duration or hash, so the quota did not count it and an unsaved one would
+// never be deleted. The file's header is made to cover every whole frame
+// on disk, and the row is finished. Files not in this service's directory
+// (another gateway's, on another disk) and files still being written are
+// left alone.
+func (s *Service) recoverAbandoned(ctx context.Context) (int, error) {
+	now := s.clock()
+	n := 0
+	for after := int64(0); ; {
+		batch, err := s.st.ListRecordings(ctx, Filter{Incomplete: true, AfterID: after, Limit: sweepBatch})
+		if err != nil {
+			return n, fmt.Errorf("recording: listing unfinished recordings: %w", err)
+		}
+		for _, r := range batch {
+			after = r.ID
+			if s.session(r.ID) != nil {
+				continue
+			}
+			ok, err := s.finishAbandoned(ctx, r, now)
+			if err != nil {
+				s.log.Error("recording: finishing an abandoned recording failed", "recording", r.ID, "err", err)
+				continue
+			}
+			if ok {
+				n++
+			}
+		}
+		if len(batch) < sweepBatch {
+			return n, nil
+		}
+	}
+}
+
+func (s *Service) finishAbandoned(ctx context.Context, r Recording, now time.Time) (bool, error) {
+	if _, err := localPath(r.Path); err != nil {
+		return false, nil
+	}
+	fi, err := s.root.Stat(r.Path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if now.Sub(fi.ModTime()) < abandonedAfter {
+		return false, nil
+	}
+	f, err := s.root.OpenFile(r.Path, os.O_RDWR, 0)
+	if err != nil {
+		return false, err
+	}
+	var hdr [wavHeaderSize]byte
+	if _, err := f.ReadAt(hdr[:], 0); err != nil {
+		f.Close()
+		return false, fmt.Errorf("reading the header of %s: %w", r.Path, err)
+	}
+	channels := int64(binary.LittleEndian.Uint16(hdr[22:24]))
+	if string(hdr[0:4]) != "RIFF" || (channels != 1 && channels != 2) {
+		f.Close()
+		return false, fmt.Errorf("%s is not a recording this gateway wrote", r.Path)
+	}
+	frame := 2 * channels
+	data := (fi.Size() - wavHeaderSize) / frame * frame
+	data = max(0, min(data, maxWAVData))
+	binary.LittleEndian.PutUint32(hdr[4:8], uint32(wavHeaderSize-8+data))
+	binary.LittleEndian.PutUint32(hdr[40:44], uint32(data))
+	_, werr := f.WriteAt(hdr[:], 0)
+	if werr == nil {
+		werr = f.Truncate(wavHeaderSize + data)
+	}
+	if cerr := f.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr != nil {
+		return false, fmt.Errorf("repairing %s: %w", r.Path, werr)
+	}
+	sum, err := s.hashFile(r.Path)
+	if err != nil {
+		return false, err
+	}
+	size := wavHeaderSize + data
+	durMS := data / frame * 1000 / SampleRate
+	if err := s.st.FinishRecording(ctx, r.ID, durMS, size, sum); err != nil {
+		return false, err
+	}
+	s.used.Add(size)
+	s.log.Warn("recording: finished a recording its gateway left unfinished", "recording", r.ID, "call_id", r.CallID, "duration_ms", durMS)
+	return true, nil
+}

@@ -1,0 +1,80 @@
+package recording_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/teamline/teamline/recording"
+)
+
+// A recording whose gateway died mid-call: the row is unfinished and the
+// header counts only what the last flush saw. The sweep repairs the file
+// to cover every whole frame on disk and finishes the row; a file still
+// being written is left alone.
+func TestSweepFinishesAbandonedRecordings(t *testing.T) {
+	e := newEnv(t, on)
+	ctx := context.Background()
+	write := func(name string, frames int, age time.Duration) recording.Recording {
+		r := recording.Recording{Kind: recording.KindCall, CallID: name, Path: "2026/03/15/" + name + ".wav", Start: e.clock.Now(), Saved: true}
+		if err := e.st.CreateRecording(ctx, &r); err != nil {
+			t.Fatal(err)
+		}
+		hdr := make([]byte, 44)
+		copy(hdr, "RIFF")
+		binary.LittleEndian.PutUint32(hdr[4:], 36) // the last flush saw no data
+		copy(hdr[8:], "WAVEfmt ")
+		binary.LittleEndian.PutUint32(hdr[16:], 16)
+		binary.LittleEndian.PutUint16(hdr[20:], 1)
+		binary.LittleEndian.PutUint16(hdr[22:], 2)
+		binary.LittleEndian.PutUint32(hdr[24:], 8000)
+		binary.LittleEndian.PutUint32(hdr[28:], 32000)
+		binary.LittleEndian.PutUint16(hdr[32:], 4)
+		binary.LittleEndian.PutUint16(hdr[34:], 16)
+		copy(hdr[36:], "data")
+		body := append(hdr, make([]byte, frames*4+3)...) // and half a frame cut by the crash
+		path := filepath.Join(e.dir, filepath.FromSlash(r.Path))
+		if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, body, 0o640); err != nil {
+			t.Fatal(err)
+		}
+		mt := e.clock.Now().Add(-age)
+		if err := os.Chtimes(path, mt, mt); err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	old := write("crashed", 8000, 5*time.Minute)
+	fresh := write("live-elsewhere", 800, time.Second)
+	if _, err := e.svc.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got, err := e.st.GetRecording(ctx, old.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(e.dir, filepath.FromSlash(old.Path)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(b)
+	if !got.Complete || got.DurationMS != 1000 || got.SizeBytes != 44+32000 || got.SHA256 != hex.EncodeToString(sum[:]) {
+		t.Errorf("recovered row %+v", got)
+	}
+	if len(b) != 44+32000 || binary.LittleEndian.Uint32(b[40:]) != 32000 || binary.LittleEndian.Uint32(b[4:]) != 36+32000 {
+		t.Errorf("repaired file: %d bytes, data size %d", len(b), binary.LittleEndian.Uint32(b[40:]))
+	}
+	if u, _ := e.svc.Usage(ctx); u.UsedBytes != 44+32000 {
+		t.Errorf("used bytes %d, want the recovered file counted", u.UsedBytes)
+	}
+	if r, _ := e.st.GetRecording(ctx, fresh.ID); r.Complete {
+		t.Error("a file written a second ago was finished")
+	}
+}
