@@ -378,18 +378,7 @@ func (s *Server) listVoicemail(w http.ResponseWriter, r *http.Request) error {
 	if err := s.recordingsEnabled(); err != nil {
 		return err
 	}
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
-	p, limit, err := pageOf(r)
-	if err != nil {
-		return err
-	}
-	if a := actor(r); !a.Role.IsManager() && a.UserID != id {
-		return fmt.Errorf("%w: user %d", directory.ErrNotFound, id)
-	}
-	u, err := s.svc.GetUser(r.Context(), id)
+	u, p, limit, err := s.userPage(r)
 	if err != nil {
 		return err
 	}

@@ -30,19 +30,7 @@ func (s *Server) listRegistrations(w http.ResponseWriter, r *http.Request) error
 	if s.contacts == nil {
 		return notEnabled("registrations")
 	}
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
-	p, limit, err := pageOf(r)
-	if err != nil {
-		return err
-	}
-	if a := actor(r); !a.Role.IsManager() && a.UserID != id {
-		// The same answer as for a user that does not exist.
-		return fmt.Errorf("%w: user %d", directory.ErrNotFound, id)
-	}
-	u, err := s.svc.GetUser(r.Context(), id)
+	u, p, limit, err := s.userPage(r)
 	if err != nil {
 		return err
 	}
@@ -56,4 +44,22 @@ func (s *Server) listRegistrations(w http.ResponseWriter, r *http.Request) error
 		out[i] = registration{URI: c.URI, Source: c.Source, UserAgent: c.UserAgent, Expires: c.Expires.UTC(), Node: c.Node, id: c.ID}
 	}
 	return writePage(w, r, out, limit, func(reg registration) int64 { return reg.id })
+}
+
+// userPage reads the user of a /users/{id}/... listing and the page asked
+// for. Managers may read anyone's; an agent only their own, and another
+// user's answers 404 like a user that does not exist.
+func (s *Server) userPage(r *http.Request) (u directory.User, p directory.Page, limit int, err error) {
+	id, err := pathID(r)
+	if err != nil {
+		return u, p, 0, err
+	}
+	if p, limit, err = pageOf(r); err != nil {
+		return u, p, 0, err
+	}
+	if a := actor(r); !a.Role.IsManager() && a.UserID != id {
+		return u, p, 0, fmt.Errorf("%w: user %d", directory.ErrNotFound, id)
+	}
+	u, err = s.svc.GetUser(r.Context(), id)
+	return u, p, limit, err
 }

@@ -191,6 +191,17 @@ func (s *Server) failA(c *call, code int, reason string, result billing.Result, 
 	c.finish(result, code, why)
 }
 
+// answerResponse is the gateway's 200 to the caller's INVITE with the SDP
+// answer body.
+func (s *Server) answerResponse(dtx *sipgo.DialogServerSession, body []byte) *gosip.Response {
+	res := gosip.NewResponseFromRequest(dtx.InviteRequest, 200, "OK", body)
+	res.AppendHeader(gosip.NewHeader("Content-Type", "application/sdp"))
+	res.AppendHeader(gosip.NewHeader("Server", s.opts.userAgent))
+	res.AppendHeader(gosip.NewHeader("Allow", allowedMethods))
+	s.metrics.observe(gosip.INVITE, 200)
+	return res
+}
+
 // relayProvisional passes 180 and 183 to the caller. Early media (183 with
 // SDP) is bridged at once, so the caller hears the callee's ringback or
 // announcements (RFC 3960).
@@ -289,26 +300,15 @@ func (s *Server) answerA(c *call, dtx *sipgo.DialogServerSession, win *forkEvent
 		trunk = win.t.trunk.Name
 	}
 	c.answered(win.t.username, trunk)
-	res := gosip.NewResponseFromRequest(dtx.InviteRequest, 200, "OK", answer)
-	res.AppendHeader(gosip.NewHeader("Content-Type", "application/sdp"))
-	res.AppendHeader(gosip.NewHeader("Server", s.opts.userAgent))
-	res.AppendHeader(gosip.NewHeader("Allow", allowedMethods))
-	s.metrics.observe(gosip.INVITE, 200)
+	res := s.answerResponse(dtx, answer)
 	c.log.Info("call answered", "by", win.t.username, "target", truncate(win.t.uri.String(), 128))
 	go c.supervise(maxDuration)
 	switch {
 	case outboundConsent && c.goBackground():
 		go func() {
 			defer c.bg.Done()
-			ctx, cancel := context.WithCancel(context.Background())
+			ctx, cancel := c.untilEnded()
 			defer cancel()
-			go func() {
-				select {
-				case <-c.ended:
-					cancel()
-				case <-ctx.Done():
-				}
-			}()
 			if !s.playConsent(ctx, c, media.SideB) {
 				return
 			}

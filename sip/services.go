@@ -272,11 +272,7 @@ func (s *Server) voicemail(c *call, dtx *sipgo.DialogServerSession, username str
 	c.voicemailBox = username
 	c.mu.Unlock()
 	c.answered(username, "")
-	res := gosip.NewResponseFromRequest(dtx.InviteRequest, 200, "OK", body)
-	res.AppendHeader(gosip.NewHeader("Content-Type", "application/sdp"))
-	res.AppendHeader(gosip.NewHeader("Server", s.opts.userAgent))
-	res.AppendHeader(gosip.NewHeader("Allow", allowedMethods))
-	s.metrics.observe(gosip.INVITE, 200)
+	res := s.answerResponse(dtx, body)
 	c.log.Info("call answered by voicemail", "box", username)
 	go c.supervise(maxDuration)
 	if c.goBackground() {
@@ -294,15 +290,8 @@ func (s *Server) voicemail(c *call, dtx *sipgo.DialogServerSession, username str
 // takeMessage runs the voicemail box once the caller is answered.
 func (s *Server) takeMessage(c *call, username string) {
 	b := s.opts.backend
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := c.untilEnded()
 	defer cancel()
-	go func() {
-		select {
-		case <-c.ended:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
 	greeting, _ := b.Prompts.Greeting(username)
 	beep := media.Beep(1000, 250*time.Millisecond)
 	if err := c.bridge.Play(ctx, media.SideA, media.Concat(greeting, media.Silence(200*time.Millisecond), beep)); err != nil {
@@ -403,6 +392,20 @@ func (c *call) closeRecording() {
 	if box != "" && c.s.opts.backend.Voicemail.MWI {
 		c.s.notifyMWI(ctx, c.log, box)
 	}
+}
+
+// untilEnded returns a context cancelled when the call ends (or by
+// cancel, which the caller must call).
+func (c *call) untilEnded() (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		select {
+		case <-c.ended:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, cancel
 }
 
 // agent is the user of the team on a call: the one who answered, else
