@@ -20,7 +20,15 @@
 #          agent (paired by caller number), p50/p99/max; plus SIPp's INVITE->180 at the carrier.
 #   media  for each N in CONCURRENT, N calls set up at CONC_RATE/s and held; rtpload sends 20 ms
 #          PCMU both ways on every call for MEDIA_SECONDS and counts arrivals (loss, relay delay,
-#          gateway CPU and VmRSS during the window; RSS per call against VmRSS before the calls).
+#          gateway CPU and VmRSS during the window; RSS per call against VmRSS before the calls;
+#          gateway CPU over the whole run, setup to the last recording finished, per call).
+# RECORD=1 (default) turns the account setting recording_enabled on, so every answered call is recorded
+# (stereo 16-bit WAV at 8 kHz into WORK/recordings); RECORD=0 turns it off. With RECORD=1 each media
+# run also reports, once every call has ended and its recording is finished: the recordings made (rows of
+# teamline_bench.recordings), their bytes on disk (du -sb), bytes per recorded call-minute, and a check of
+# one file (2 channels, 8000 Hz, duration within 1 s of the hold time). Compare its gateway CPU with a
+# RECORD=0 run at the same N. The directory also turns voicemail, the consent prompt and press 1 off, so a
+# call an agent does not answer still fails (voicemail would answer it).
 # Everything (logs, SIPp statistics and error files, captures) is kept under WORK when KEEP=1.
 # PROFILE=1 (with KEEP=1) saves a 20 s CPU profile of the gateway per rate as WORK/rate_R_cpu.pprof
 # (go tool pprof -top WORK/teamline WORK/rate_R_cpu.pprof).
@@ -50,6 +58,8 @@ AGENT_PORT=${AGENT_PORT:-5070}
 TRUNK_PORT=${TRUNK_PORT:-5080}
 HTTP=${HTTP:-127.0.0.1:18080}
 KEEP=${KEEP:-0}
+RECORD=${RECORD:-1}
+[ "$RECORD" = 0 ] || [ "$RECORD" = 1 ] || { echo "bench-sip: RECORD is 1 or 0, not $RECORD" >&2; exit 2; }
 
 for tool in sipp go curl awk; do
 	command -v "$tool" >/dev/null || { echo "bench-sip: $tool not found (sipp: apt-get install sip-tester)" >&2; exit 1; }
@@ -62,6 +72,7 @@ fi
 WORK=$(mktemp -d /tmp/teamline-bench.XXXXXX)
 GW_PID="" AGENT_PID="" TRUNK_PID="" CAP_PID=""
 SUMMARY=$WORK/summary.txt
+RECDIR=$WORK/recordings
 : >"$SUMMARY"
 
 log() { echo "bench-sip: $*" >&2; }
@@ -103,6 +114,36 @@ wait_idle() { # no call up, then the quarantine over
 	for _ in $(seq 600); do [ "$(metric '^teamline_calls_active$')" = 0 ] && break; sleep 0.1; done
 	sleep "$(awk -v q="${QUARANTINE%s}" 'BEGIN { print q + 1 }')"
 }
+# rec_max_id: the highest id in the recordings table (0 when empty)
+rec_max_id() { $MYSQL_CLI -N -e "SELECT COALESCE(MAX(id), 0) FROM $DB.recordings"; }
+# rec_stats ID0: "count complete size_bytes min_ms max_ms" of the call recordings with id > ID0
+rec_stats() { $MYSQL_CLI -N -e "SELECT COUNT(*), COALESCE(SUM(complete), 0), COALESCE(SUM(size_bytes), 0),
+	COALESCE(MIN(duration_ms), 0), COALESCE(MAX(duration_ms), 0) FROM $DB.recordings WHERE id > $1 AND kind = 'call'"; }
+du_bytes() { du -sb "$1" 2>/dev/null | awk '{ print $1 + 0 }'; }
+# wav_info FILE: "channels rate seconds" (sox's soxi, else the canonical 44-byte header read with od)
+wav_info() {
+	if command -v soxi >/dev/null; then
+		echo "$(soxi -c "$1") $(soxi -r "$1") $(soxi -D "$1")"
+	else
+		local ch rate data
+		ch=$(od -An -tu2 -j22 -N2 "$1") rate=$(od -An -tu4 -j24 -N4 "$1") data=$(od -An -tu4 -j40 -N4 "$1")
+		awk -v c="$ch" -v r="$rate" -v d="$data" 'BEGIN { printf "%d %d %.3f\n", c, r, (c * r > 0 ? d / (2 * c * r) : 0) }'
+	fi
+}
+# sample_window DELAY LEN PID OUT: after DELAY s, the CPU of the whole machine (all processes; 100 = one
+# core) and of PID over LEN s, written to OUT as "machine_pct pid_pct"
+sample_window() {
+	sleep "$1"
+	local s0 s1 p0 p1
+	s0=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat)
+	p0=$(cpu_ticks "$3" 2>/dev/null || echo 0)
+	sleep "$2"
+	s1=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat)
+	p1=$(cpu_ticks "$3" 2>/dev/null || echo 0)
+	awk -v a="$s0" -v b="$s1" -v p="$((p1 - p0))" -v len="$2" -v cores="$(nproc)" 'BEGIN {
+		split(a, x, " "); split(b, y, " "); t = (y[2] - x[2]) / cores
+		printf "%.0f %.0f\n", (t > 0 ? 100 * (y[1] - x[1]) / t : 0), p / len }' >"$4"
+}
 sipp_errors() { # the interesting part of a SIPp error file
 	[ -f "$1" ] && grep -v -e 'Received out-of-call' -e '^The following events occurred' "$1" | head -c 3000
 	true
@@ -112,7 +153,7 @@ sipp_errors() { # the interesting part of a SIPp error file
 log "work directory $WORK"
 (cd "$REPO" && go build -o "$WORK/teamline" ./cmd/teamline && go build -o "$WORK/rtpload" ./scripts/bench/rtpload)
 cp "$REPO"/scripts/bench/sipp/*.xml "$WORK/"   # SIPp writes -trace_rtt files next to its cwd
-bash "$REPO/scripts/bench/gen-team.sh" "$WORK" "$USERS" "$LEADS"
+bash "$REPO/scripts/bench/gen-team.sh" "$WORK" "$USERS" "$LEADS" "$RECORD"
 
 $MYSQL_CLI -e "DROP DATABASE IF EXISTS $DB; CREATE DATABASE $DB"
 cat >"$WORK/teamline.yaml" <<EOF
@@ -129,6 +170,7 @@ calls:
   media_timeout: 120s
   drain_timeout: 0s
 rtp: {port_min: $RTP_MIN, port_max: $RTP_MAX, bind: $SIP_IP, quarantine: $QUARANTINE}
+recording: {dir: "$RECDIR"}
 trunks:
   - name: carrier
     proxy: "$TRUNK_IP:$TRUNK_PORT"
@@ -165,7 +207,7 @@ log "$regs agents registered"
 dirty=$(git -C "$REPO" status --porcelain -- '*.go' 2>/dev/null | grep -q . && echo " + uncommitted Go changes" || true)
 say "teamline SIP benchmark $(date -u +%FT%TZ), commit $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo ?)$dirty"
 say "machine: $(nproc) cores, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo), $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo); $(sipp -v 2>/dev/null | awk 'NF { print $1, $2; exit }'); $($MYSQL_CLI -N -e 'select version()' 2>/dev/null)"
-say "directory: $USERS agents registered, $LEADS leads; rtp $RTP_MIN-$RTP_MAX, quarantine $QUARANTINE"
+say "directory: $USERS agents registered, $LEADS leads; rtp $RTP_MIN-$RTP_MAX, quarantine $QUARANTINE; recording $([ "$RECORD" = 1 ] && echo on || echo off) (RECORD=$RECORD), voicemail off"
 
 # run_trunk NAME RATE CALLS HOLD_MS [extra sipp args]: the carrier, in the foreground
 run_trunk() {
@@ -266,21 +308,42 @@ pdd_phase() {
 # ---- phase: concurrent calls with RTP ------------------------------------------------------------
 media_phase() {
 	say ""
-	say "== concurrent calls with 20 ms PCMU both ways (rtpload), ${MEDIA_SECONDS}s measured, set up at $CONC_RATE/s"
-	say "calls  ok     loss%    rx/tx_pkts          dead_streams  relay_delay_us p50/p99/max  gw_cpu%  cpu%/100calls  rss_before_kib  rss_during_kib  kib/call"
+	say "== concurrent calls with 20 ms PCMU both ways (rtpload), ${MEDIA_SECONDS}s measured, set up at $CONC_RATE/s, recording $([ "$RECORD" = 1 ] && echo on || echo off)"
+	say "calls  ok     loss%    rx/tx_pkts          sent%due  dead_streams  relay_delay_us p50/p99/max  gw_cpu%  cpu%/100calls  rss_before_kib  rss_during_kib  kib/call  gw_cpu_ms/call(run)  box_cpu%  rtpload_cpu%"
 	local n
 	for n in $CONCURRENT; do
 		wait_idle
-		local name="media_$n" rss0 hold rc=0
+		local name="media_$n" rss0 hold rc=0 rid0 du0 late0 c0 c1 tend fin
 		rss0=$(rss_kib "$GW_PID")
 		hold=$(awk -v n="$n" -v r="$CONC_RATE" -v m="$MEDIA_SECONDS" 'BEGIN { printf "%d", 1000 * (n / r + m + 20) }')
+		rid0=$(rec_max_id) du0=$(du_bytes "$RECDIR") late0=$(metric '^teamline_recording_late_samples_total$')
+		c0=$(cpu_ticks "$GW_PID")
 		run_trunk "$name" "$CONC_RATE" "$n" "$hold" &
 		TRUNK_PID=$!
 		"$WORK/rtpload" -pid "$GW_PID" -gw "$SIP_IP" -range "$RTP_MIN-$RTP_MAX" -expect $((2 * n)) \
 			-wait "$(awk -v n="$n" -v r="$CONC_RATE" 'BEGIN { printf "%ds", n / r + 30 }')" \
-			-warmup 3s -duration "${MEDIA_SECONDS}s" -json "$WORK/$name.json" >"$WORK/$name.rtpload" 2>&1 || rc=$?
+			-warmup 3s -duration "${MEDIA_SECONDS}s" -json "$WORK/$name.json" >"$WORK/$name.rtpload" 2>&1 &
+		local load_pid=$!
+		# the machine's and the generator's CPU inside the measured window (it opens about n/rate + 4 s in)
+		local sample_pid=""
+		echo "- -" >"$WORK/$name.cpu"
+		if [ "$MEDIA_SECONDS" -gt 6 ]; then
+			sample_window "$(awk -v n="$n" -v r="$CONC_RATE" 'BEGIN { printf "%.1f", n / r + 6 }')" $((MEDIA_SECONDS - 4)) \
+				"$load_pid" "$WORK/$name.cpu" &
+			sample_pid=$!
+		fi
+		wait "$load_pid" || rc=$?
+		[ -z "$sample_pid" ] || wait "$sample_pid" || true
 		wait "$TRUNK_PID" || true
 		TRUNK_PID=""
+		# The carrier has hung up every call; a recording is finished (last flush, final header, fsync,
+		# hash, index entry) as its call ends. Wait for all of them so the files are complete.
+		tend=$(now)
+		for _ in $(seq 1200); do
+			[ "$(metric '^teamline_calls_active$')" = 0 ] && [ "$(metric '^teamline_recordings_active$')" = 0 ] && break
+			sleep 0.1
+		done
+		c1=$(cpu_ticks "$GW_PID") fin=$(awk -v a="$tend" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }')
 		cat "$WORK/$name.rtpload" >&2
 		local ok
 		ok=$(sstat "$WORK/${name}_stat.csv" 'SuccessfulCall(C)')
@@ -288,13 +351,36 @@ media_phase() {
 			say "$n: rtpload failed: $(tail -3 "$WORK/$name.rtpload")"
 			continue
 		fi
-		awk -v n="$n" -v ok="$ok" -v rss0="$rss0" '
+		awk -v n="$n" -v ok="$ok" -v rss0="$rss0" -v ticks="$((c1 - c0))" -v cpu="$(cat "$WORK/$name.cpu")" '
 			{ gsub(/[",]/, ""); v[$1] = $2 }
-			END { printf "%-6s %-6s %-8.4f %-19s %-13s %-26s %-8.1f %-14.2f %-15s %-15s %.1f\n", n, ok, v["loss_pct:"],
-				v["received:"] "/" v["sent:"], v["streams_with_nothing:"],
+			END { due = 2 * n * v["seconds:"] * 1000 / (v["ptime_ms:"] > 0 ? v["ptime_ms:"] : 20)
+				split(cpu, m, " ")
+				printf "%-6s %-6s %-8.4f %-19s %-9.1f %-13s %-26s %-8.1f %-14.2f %-15s %-15s %-9.1f %-20.1f %-9s %s\n", n, ok, v["loss_pct:"],
+				v["received:"] "/" v["sent:"], (due > 0 ? 100 * v["sent:"] / due : 0), v["streams_with_nothing:"],
 				v["relay_delay_p50_us:"] "/" v["relay_delay_p99_us:"] "/" v["relay_delay_max_us:"],
 				v["gateway_cpu_pct:"], v["gateway_cpu_pct:"] / (n / 100), rss0, v["gateway_rss_kib:"],
-				(v["gateway_rss_kib:"] - rss0) / n }' "$WORK/$name.json" | tee -a "$SUMMARY"
+				(v["gateway_rss_kib:"] - rss0) / n, (ok > 0 ? 10 * ticks / ok : 0), m[1], m[2] }' "$WORK/$name.json" | tee -a "$SUMMARY"
+		local cnt complete size mn mx disk late
+		read -r cnt complete size mn mx < <(rec_stats "$rid0")
+		disk=$(($(du_bytes "$RECDIR") - du0)) late=$(($(metric '^teamline_recording_late_samples_total$') - late0))
+		if [ "$RECORD" = 1 ]; then
+			local p wav="no recording to check"
+			p=$($MYSQL_CLI -N -e "SELECT path FROM $DB.recordings WHERE id > $rid0 AND kind = 'call' ORDER BY id LIMIT 1")
+			if [ -n "$p" ] && [ -f "$RECDIR/$p" ]; then
+				wav=$(wav_info "$RECDIR/$p" | awk -v h="$hold" -v f="$(basename "$p")" '{
+					ok = ($1 == 2 && $2 == 8000 && $3 - h / 1000 <= 1 && h / 1000 - $3 <= 1)
+					printf "%s: %d ch, %d Hz, %.2f s for a %.0f s hold: %s", f, $1, $2, $3, h / 1000, ok ? "ok" : "BAD" }')
+			fi
+			awk -v cnt="$cnt" -v com="$complete" -v size="$size" -v disk="$disk" -v h="$hold" -v mn="$mn" -v mx="$mx" \
+				-v late="$late" -v fin="$fin" 'BEGIN {
+				printf "  recorded: %d recordings (%d complete), %d bytes on disk (du -sb; index %d), %.0f bytes per call-minute (%d calls x %.0f s held), durations %.2f-%.2f s, %d late samples dropped, all finished %.1f s after the last BYE\n",
+					cnt, com, disk, size, (cnt > 0 ? disk / (cnt * h / 1000 / 60) : 0), cnt, h / 1000, mn / 1000, mx / 1000, late, fin }' |
+				tee -a "$SUMMARY"
+			say "  file check (first recording of the run): $wav"
+			[ "$KEEP" = 1 ] || find "$RECDIR" -name '*.wav' -delete   # the next run measures its own files
+		else
+			say "  recording off: $cnt recordings made, $disk bytes written to $RECDIR; all calls ended ${fin} s after the last BYE"
+		fi
 		local failed
 		failed=$(sstat "$WORK/${name}_stat.csv" 'FailedCall(C)')
 		if [ "$failed" != 0 ]; then
@@ -316,6 +402,7 @@ done
 wait_idle
 say ""
 say "gateway at the end: VmRSS $(rss_kib "$GW_PID") KiB, calls active $(metric '^teamline_calls_active$'), goroutines $(metric '^go_goroutines$'), open fds $(ls /proc/"$GW_PID"/fd | wc -l)"
+say "recordings: $(metric '^teamline_recordings_total[{]kind="call"') calls recorded, $(metric '^teamline_recordings_refused_total') refused (quota or error), $(metric '^teamline_recording_late_samples_total$') late samples dropped"
 say "gateway log lines at warn or above: $(wc -l <"$WORK/gateway.log")"
 [ -s "$WORK/gateway.log" ] && head -5 "$WORK/gateway.log" | sed 's/^/    /' | tee -a "$SUMMARY"
 echo
