@@ -116,7 +116,6 @@ func (s *Server) runCall(ctx context.Context, c *call, plan *callPlan, req *gosi
 		}
 		c.startRingback()
 	}
-	defer c.stopRingback()
 
 	var early *forkEvent
 	onProvisional := func(ev *forkEvent) {
@@ -140,6 +139,8 @@ func (s *Server) runCall(ctx context.Context, c *call, plan *callPlan, req *gosi
 	if out.winner != nil && c.svc.pressOne && !s.accepted(stoppable, c, out.winner) {
 		out = ringOutcome{code: 480, reason: "Temporarily Unavailable"}
 	}
+	// Ringing is over (finish waits for the ringback's goroutine).
+	c.stopRingback()
 	switch {
 	case out.winner != nil:
 		s.answerA(c, dtx, out.winner, maxDuration)

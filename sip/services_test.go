@@ -771,3 +771,59 @@ func TestVoicemailOwnGreeting(t *testing.T) {
 	hangup(t, sess)
 	closedRecord(t, gw)
 }
+
+// After the consent prompt the caller hears generated ringback while the
+// agent's phone rings (the caller has early media from the gateway, so its
+// phone does not ring locally).
+func TestRingbackAfterConsent(t *testing.T) {
+	gw, _ := mediaGateway(t, "  consent_prompt: all\n", nil)
+	alice := registered(t, gw, "alice", "alice-pw-1", "127.0.0.1")
+	alice.answer.Store("ignore")
+	trunk := newPhone(t, "127.0.0.2")
+	done := make(chan error, 1)
+	go func() {
+		_, err := trunk.call(gw, "+15125550110", "+17375559999", nil)
+		done <- err
+	}()
+	consent := len(tone(1000, 300)) / 160
+	eventually(t, "a second of ringback", func() bool { return len(trunk.rtp.got()) >= consent+50 })
+	var ring []int16
+	for _, p := range trunk.rtp.got()[consent+5 : consent+45] {
+		for _, b := range p.payload {
+			ring = append(ring, media.DecodeUlaw(b))
+		}
+	}
+	if p := power(ring, 440) + power(ring, 480); p < 0.8 {
+		t.Errorf("no 440+480 Hz ringback after the prompt (power %.2f)", p)
+	}
+	trunk.hangupRinging()
+	if err := <-done; err == nil {
+		t.Fatal("the cancelled call was answered")
+	}
+	if r := closedRecord(t, gw); r.Result != billing.ResultCancelled {
+		t.Errorf("record %s, want cancelled", r.Result)
+	}
+}
+
+// An agent's own early media replaces the gateway's ringback.
+func TestEarlyMediaAfterConsent(t *testing.T) {
+	gw, _ := mediaGateway(t, "  consent_prompt: all\n", nil)
+	alice := registered(t, gw, "alice", "alice-pw-1", "127.0.0.1")
+	alice.answer.Store("early") // 183 with SDP and ten packets of audio, then 200
+	trunk := newPhone(t, "127.0.0.2")
+	sess, err := trunk.call(gw, "+15125550110", "+17375559999", nil)
+	if err != nil {
+		t.Fatalf("call: %v", err)
+	}
+	// The phone's early audio is all 0x00 bytes.
+	eventually(t, "alice's early media", func() bool { return indexOfPayload(trunk.rtp.got(), 0x00) >= 0 })
+	pkts := trunk.rtp.got()
+	if !startsWith(pkts, tone(1000, 300)) {
+		t.Error("the caller did not hear the consent prompt first")
+	}
+	if i := indexOfPayload(pkts, 0x00); i < 15 {
+		t.Errorf("early media at packet %d, inside the prompt", i)
+	}
+	hangup(t, sess)
+	closedRecord(t, gw)
+}
