@@ -264,8 +264,19 @@ func (s *Server) recordingAudio(w http.ResponseWriter, r *http.Request) error {
 	if rec.Complete && rec.SHA256 != "" {
 		h.Set("ETag", strconv.Quote(rec.SHA256))
 	}
+	longTransfer(w)
 	http.ServeContent(w, r, "", info.ModTime(), f)
 	return nil
+}
+
+// downloadTimeout bounds writing one recording or export archive: far
+// longer than http.write_timeout, which is sized for JSON answers and would
+// cut an archive of many recordings, or a slow client's download, short.
+const downloadTimeout = 2 * time.Hour
+
+// longTransfer gives this response downloadTimeout to be written.
+func longTransfer(w http.ResponseWriter) {
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(downloadTimeout))
 }
 
 func (s *Server) saveRecording(w http.ResponseWriter, r *http.Request) error {
@@ -311,6 +322,7 @@ func (s *Server) exportRecordings(w http.ResponseWriter, r *http.Request) error 
 		header()
 		return nil
 	}
+	longTransfer(w)
 	lw := &lazyWriter{w: w, header: header}
 	n, err := s.recordings.Export(r.Context(), lw, f)
 	if err != nil {
