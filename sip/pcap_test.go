@@ -1,0 +1,145 @@
+package sip_test
+
+import (
+	"bytes"
+	"encoding/binary"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// rtpFrame is the duration of one packet of a written capture, in
+// microseconds (20 ms, 160 samples at 8 kHz).
+const rtpFrame = 20000
+
+// writeRTPPcap writes one RTP stream as a classic libpcap capture
+// (LINKTYPE_ETHERNET; Ethernet, IPv4, UDP, RTP), the form SIPp's
+// play_pcap_audio replays: it reads the UDP datagrams of IPv4 packets
+// (by the UDP length field, and only packets whose captured length is
+// their full length), rewrites addresses and ports, and paces them by
+// the gaps between the record timestamps. Each payload is one packet,
+// 20 ms after the one before, with payload type pt, one SSRC, sequence
+// numbers and RTP timestamps (160 per packet) counting up, and the
+// marker bit on the first.
+func writeRTPPcap(t *testing.T, path string, pt uint8, ssrc uint32, payloads [][]byte) {
+	t.Helper()
+	var b bytes.Buffer
+	le := binary.LittleEndian
+	// Global header: magic (microsecond timestamps), version 2.4, UTC,
+	// snap length, link type 1 (Ethernet).
+	for _, v := range []any{uint32(0xa1b2c3d4), uint16(2), uint16(4), int32(0), uint32(0), uint32(65535), uint32(1)} {
+		_ = binary.Write(&b, le, v)
+	}
+	// The first record is not at time zero: SIPp takes an unset time for
+	// "no packet sent yet".
+	const start = 1_700_000_000 * 1_000_000
+	for i, payload := range payloads {
+		pkt := rtpEthernetFrame(uint16(i), uint32(i*160), ssrc, pt, i == 0, payload)
+		at := start + int64(i)*rtpFrame
+		for _, v := range []uint32{uint32(at / 1_000_000), uint32(at % 1_000_000), uint32(len(pkt)), uint32(len(pkt))} {
+			_ = binary.Write(&b, le, v)
+		}
+		b.Write(pkt)
+	}
+	if err := os.WriteFile(path, b.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// rtpEthernetFrame is one RTP packet from 10.0.0.1:4000 to 10.0.0.2:5000
+// in UDP, IPv4 (with its header checksum) and Ethernet.
+func rtpEthernetFrame(seq uint16, ts, ssrc uint32, pt uint8, marker bool, payload []byte) []byte {
+	be := binary.BigEndian
+	rtp := make([]byte, 12, 12+len(payload))
+	rtp[0], rtp[1] = 0x80, pt
+	if marker {
+		rtp[1] |= 0x80
+	}
+	be.PutUint16(rtp[2:], seq)
+	be.PutUint32(rtp[4:], ts)
+	be.PutUint32(rtp[8:], ssrc)
+	rtp = append(rtp, payload...)
+
+	udp := make([]byte, 8, 8+len(rtp))
+	be.PutUint16(udp[0:], 4000)
+	be.PutUint16(udp[2:], 5000)
+	be.PutUint16(udp[4:], uint16(8+len(rtp)))
+	// Checksum 0: none (RFC 768); SIPp computes its own when sending.
+	udp = append(udp, rtp...)
+
+	ip := make([]byte, 20, 20+len(udp))
+	ip[0] = 0x45 // version 4, 5 words of header
+	be.PutUint16(ip[2:], uint16(20+len(udp)))
+	be.PutUint16(ip[4:], seq) // identification
+	be.PutUint16(ip[6:], 0x4000)
+	ip[8], ip[9] = 64, 17 // TTL, UDP
+	copy(ip[12:], []byte{10, 0, 0, 1, 10, 0, 0, 2})
+	be.PutUint16(ip[10:], ipChecksum(ip))
+	ip = append(ip, udp...)
+
+	eth := make([]byte, 14, 14+len(ip))
+	copy(eth, []byte{0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1}) // destination, source
+	be.PutUint16(eth[12:], 0x0800)
+	return append(eth, ip...)
+}
+
+// ipChecksum is the Internet checksum of an IPv4 header (RFC 791): 0 for
+// a header whose checksum field is right.
+func ipChecksum(h []byte) uint16 {
+	var sum uint32
+	for i := 0; i+1 < len(h); i += 2 {
+		sum += uint32(binary.BigEndian.Uint16(h[i:]))
+	}
+	for sum > 0xffff {
+		sum = sum>>16 + sum&0xffff
+	}
+	return ^uint16(sum)
+}
+
+// The capture reads back as what play_pcap_audio expects: the libpcap
+// header, then per record a full-length capture of an IPv4 UDP packet
+// whose lengths agree, 20 ms apart, carrying the RTP packet.
+func TestWriteRTPPcap(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "a.pcap")
+	payloads := [][]byte{bytes.Repeat([]byte{1}, 160), bytes.Repeat([]byte{2}, 160), bytes.Repeat([]byte{3}, 160)}
+	writeRTPPcap(t, path, 0, 0x1234, payloads)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	le, be := binary.LittleEndian, binary.BigEndian
+	if le.Uint32(b) != 0xa1b2c3d4 || le.Uint16(b[4:]) != 2 || le.Uint16(b[6:]) != 4 || le.Uint32(b[20:]) != 1 {
+		t.Fatalf("global header % x", b[:24])
+	}
+	off, prev := 24, int64(-1)
+	for i, want := range payloads {
+		if off+16 > len(b) {
+			t.Fatalf("record %d missing", i)
+		}
+		at := int64(le.Uint32(b[off:]))*1_000_000 + int64(le.Uint32(b[off+4:]))
+		incl, orig := int(le.Uint32(b[off+8:])), int(le.Uint32(b[off+12:]))
+		if at == 0 || (prev >= 0 && at-prev != rtpFrame) || incl != orig {
+			t.Fatalf("record %d: time %d (previous %d), lengths %d/%d", i, at, prev, incl, orig)
+		}
+		prev = at
+		pkt := b[off+16 : off+16+incl]
+		off += 16 + incl
+		ip := pkt[14:]
+		if be.Uint16(pkt[12:]) != 0x0800 || ip[0] != 0x45 || ip[9] != 17 || int(be.Uint16(ip[2:])) != len(ip) || ipChecksum(ip[:20]) != 0 {
+			t.Fatalf("record %d: not a well-formed IPv4 UDP packet: % x", i, pkt[:34])
+		}
+		udp := ip[20:]
+		if int(be.Uint16(udp[4:])) != len(udp) {
+			t.Fatalf("record %d: UDP length %d, datagram %d bytes", i, be.Uint16(udp[4:]), len(udp))
+		}
+		rtp := udp[8:]
+		marker := rtp[1]&0x80 != 0
+		if rtp[0] != 0x80 || rtp[1]&0x7f != 0 || marker != (i == 0) || be.Uint16(rtp[2:]) != uint16(i) ||
+			be.Uint32(rtp[4:]) != uint32(160*i) || be.Uint32(rtp[8:]) != 0x1234 || !bytes.Equal(rtp[12:], want) {
+			t.Fatalf("record %d: RTP % x", i, rtp[:12])
+		}
+	}
+	if off != len(b) {
+		t.Errorf("%d bytes after the last record", len(b)-off)
+	}
+}
