@@ -319,8 +319,10 @@ func (s *Session) account() {
 	}
 }
 
-// Close finishes the recording: it writes everything received (up to the
-// furthest sample of either channel), finalises the header, closes the
+// Close finishes the recording: it writes everything received, up to now
+// or the furthest sample of either channel if that is later (a call whose
+// sides fell silent before the hang-up still lasts as long as the call,
+// silence at the end), finalises the header, closes the
 // file, hashes it, and records duration, size and hash in the store. It
 // returns the updated Recording. Close is idempotent; if the store could
 // not take the final figures, calling Close again tries that again (the
@@ -336,7 +338,7 @@ func (s *Session) Close(ctx context.Context) (Recording, error) {
 	if !s.fileDone {
 		s.mu.Lock()
 		s.closing = true
-		end := max(s.ch[0].end, s.ch[1].end)
+		end := max(s.ch[0].end, s.ch[1].end, framesSince(s.start, s.clock()))
 		s.mu.Unlock()
 		_ = s.flushTo(end) // the error is in s.flushErr
 		if err := s.w.Close(); err != nil && !errors.Is(err, s.flushErr) {
