@@ -247,6 +247,9 @@ func (s *Server) accepted(ctx context.Context, c *call, win *forkEvent) bool {
 			return reject("hung up")
 		case <-wctx.Done():
 			<-played
+			if ctx.Err() != nil {
+				return reject("the call stopped ringing (caller hung up or gateway stopping)")
+			}
 			return reject("no digit 1 within the accept timeout")
 		}
 	}
