@@ -827,3 +827,19 @@ func TestEarlyMediaAfterConsent(t *testing.T) {
 	hangup(t, sess)
 	closedRecord(t, gw)
 }
+
+// A caller who hangs up while the agent hears the whisper: the agent's leg
+// is ended and the call is recorded as cancelled, not sent to voicemail.
+func TestCallerHangsUpDuringWhisper(t *testing.T) {
+	gw, _ := mediaGateway(t, "  press_one_to_claim: true\n", nil)
+	alice := registered(t, gw, "alice", "alice-pw-1", "127.0.0.1")
+	trunk, done := whisperedCall(t, gw, alice)
+	trunk.hangupRinging()
+	if r := <-done; r.err == nil {
+		t.Fatal("the cancelled call was answered")
+	}
+	eventually(t, "BYE to the whispered agent", func() bool { return alice.byes.Load() == 1 })
+	if r := closedRecord(t, gw); r.Result != billing.ResultCancelled || r.RecordingID != 0 {
+		t.Errorf("record %s recording %d, want cancelled and nothing recorded", r.Result, r.RecordingID)
+	}
+}
