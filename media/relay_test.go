@@ -258,8 +258,14 @@ func TestRelayDrops(t *testing.T) {
 	}
 	waitFor(t, func() bool { return br.Stats(SideA).Dropped == 4 })
 	// The out counter moves just after the send.
-	waitFor(t, func() bool { return gather(t, e)["teamline_rtp_packets_total/out"] == 1 })
-	m := gather(t, e)
+	var m map[string]float64
+	deadline := time.Now().Add(5 * time.Second)
+	for m = gather(t, e); m["teamline_rtp_packets_total/out"] != 1; m = gather(t, e) {
+		if time.Now().After(deadline) {
+			t.Fatalf("relayed packets: %v, want 1 (metrics %v)", m["teamline_rtp_packets_total/out"], m)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	for _, r := range []string{"not_started", "no_telephone_event", "unknown_pt", "malformed"} {
 		if m["teamline_rtp_dropped_total/"+r] != 1 {
 			t.Errorf("dropped{reason=%q} = %v", r, m["teamline_rtp_dropped_total/"+r])
