@@ -128,6 +128,10 @@ func (s *Session) markSaved() {
 }
 
 // framesSince is the timeline position of t: whole samples since start.
+// maxClosePadding bounds the silence Close adds after what the flusher
+// wrote: about two flush intervals and the jitter allowance.
+const maxClosePadding = SampleRate
+
 func framesSince(start, t time.Time) int64 {
 	return int64(t.Sub(start) / frameDuration)
 }
@@ -338,7 +342,11 @@ func (s *Session) Close(ctx context.Context) (Recording, error) {
 	if !s.fileDone {
 		s.mu.Lock()
 		s.closing = true
-		end := max(s.ch[0].end, s.ch[1].end, framesSince(s.start, s.clock()))
+		// The flusher writes silence up to a moment ago; the tail up to
+		// now is at most that delay, so a jumping clock cannot make Close
+		// write hours of silence.
+		now := min(framesSince(s.start, s.clock()), s.written+maxClosePadding)
+		end := max(s.ch[0].end, s.ch[1].end, now)
 		s.mu.Unlock()
 		_ = s.flushTo(end) // the error is in s.flushErr
 		if err := s.w.Close(); err != nil && !errors.Is(err, s.flushErr) {
