@@ -399,3 +399,95 @@ func TestFarAheadIsBounded(t *testing.T) {
 		t.Errorf("%d frames kept, want 16000 (2 s)", w.frames())
 	}
 }
+
+// TestRingWrap records 4 s, longer than the session's 3 s ring, with
+// packets that do not line up with its end, so that some straddle it: every
+// sample lands in its place on its own channel.
+func TestRingWrap(t *testing.T) {
+	e := newEnv(t, on)
+	sess := e.start(t, recording.Recording{CallID: "wrap"}, 2)
+	// Side 0 starts 10 ms in, side 1 30 ms in; each sends a ramp of its
+	// own, sample i of the side being ramp(side, i).
+	ramp := func(side, i int) int16 { return int16(1 + i%10000 - side*20000) }
+	offset := [2]int{80, 240} // frames
+	const n = 200             // packets of each side: 4 s
+	for ms := 0; ms <= 4100; ms += 10 {
+		e.clock.Set(t0.Add(time.Duration(ms) * time.Millisecond))
+		for side := range 2 {
+			if k := (ms - offset[side]/8) / 20; (ms-offset[side]/8)%20 == 0 && k >= 0 && k < n {
+				pcm := make([]int16, packet)
+				for j := range pcm {
+					pcm[j] = ramp(side, k*packet+j)
+				}
+				sess.Audio(side, uint32(side+1), uint32(k*packet), pcm)
+			}
+		}
+		if ms%200 == 0 {
+			if err := sess.Flush(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	rec, err := sess.Close(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := e.readWAV(t, rec)
+	for side := range 2 {
+		ch := w.samples[side]
+		if len(ch) < offset[side]+n*packet {
+			t.Fatalf("%d frames, want at least %d", len(ch), offset[side]+n*packet)
+		}
+		if !silent(ch[:offset[side]]) {
+			t.Errorf("channel %d is not silent before its first packet", side)
+		}
+		for i := range n * packet {
+			if got, want := ch[offset[side]+i], ramp(side, i); got != want {
+				t.Fatalf("channel %d, sample %d of the side (frame %d): %d, want %d", side, i, offset[side]+i, got, want)
+			}
+		}
+	}
+}
+
+// TestCloseLastsUntilHangUp: a call whose sides fell silent before the
+// hang-up lasts until Close, silence at the end; but a clock that jumped
+// (or a flusher that stalled) since the last flush adds at most a second.
+func TestCloseLastsUntilHangUp(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		flush   bool          // flush once the sides fall silent
+		silence time.Duration // from the last packet to Close
+		wantMS  int64
+	}{
+		{"silence before the hang-up", false, 300 * time.Millisecond, 800},
+		{"clock jump after the last flush", true, time.Minute, 250 + 1000},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, on)
+			sess := e.start(t, recording.Recording{CallID: "tail"}, 2)
+			e.talk(sess, 500*time.Millisecond)
+			if tt.flush {
+				if err := sess.Flush(); err != nil { // writes up to 250 ms
+					t.Fatal(err)
+				}
+			}
+			e.clock.Advance(tt.silence)
+			rec, err := sess.Close(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			w := e.readWAV(t, rec)
+			if rec.DurationMS != tt.wantMS || int64(w.frames()) != tt.wantMS*8 {
+				t.Fatalf("recording of %d ms, %d frames; want %d ms", rec.DurationMS, w.frames(), tt.wantMS)
+			}
+			for side := range 2 {
+				if tail := w.samples[side][4000:]; !silent(tail) {
+					t.Errorf("channel %d is not silent after the last packet", side)
+				}
+				if silent(w.samples[side][:4000]) {
+					t.Errorf("channel %d lost the call's audio", side)
+				}
+			}
+		})
+	}
+}
