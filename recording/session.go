@@ -202,18 +202,26 @@ func (s *Session) Audio(side int, ssrc, ts uint32, pcm []int16) {
 	}
 	ch.late += uint64(lo - pos)
 	ch.ahead += uint64(pos + n - hi)
+	// The samples may wrap around the end of the ring: two runs.
 	src := pcm[lo-pos : hi-pos]
-	i := int(lo%ringFrames)*s.channels + side
-	step, size := s.channels, len(s.ring)
-	for _, v := range src {
-		s.ring[i] = v
-		i += step
-		if i >= size {
-			i -= size
-		}
-	}
+	first := int(lo % ringFrames)
+	run := min(len(src), ringFrames-first)
+	s.put(s.ring[first*s.channels+side:], src[:run])
+	s.put(s.ring[side:], src[run:])
 	if hi > ch.end {
 		ch.end = hi
+	}
+}
+
+// put writes samples into every s.channels-th slot of dst from its start:
+// one channel of consecutive frames. mu is held.
+func (s *Session) put(dst []int16, samples []int16) {
+	if s.channels == 1 {
+		copy(dst, samples)
+		return
+	}
+	for i, v := range samples {
+		dst[2*i] = v
 	}
 }
 
