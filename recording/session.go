@@ -42,12 +42,11 @@ var ErrSessionClosed = errors.New("recording: session closed")
 
 // channel is the timeline state of one side of the call.
 type channel struct {
-	anchored  bool
+	anchored  bool // a packet has arrived
 	ssrc      uint32
 	ts0       uint32 // RTP timestamp of the anchor
 	pos0      int64  // timeline position of ts0
 	end       int64  // one past the furthest position a sample was put at
-	seen      bool   // a packet has arrived
 	late      uint64 // samples dropped because their position was written already
 	ahead     uint64 // samples dropped because they ran too far ahead
 	reanchors uint64
@@ -127,11 +126,11 @@ func (s *Session) markSaved() {
 	s.recMu.Unlock()
 }
 
-// framesSince is the timeline position of t: whole samples since start.
 // maxClosePadding bounds the silence Close adds after what the flusher
 // wrote: about two flush intervals and the jitter allowance.
 const maxClosePadding = SampleRate
 
+// framesSince is the timeline position of t: whole samples since start.
 func framesSince(start, t time.Time) int64 {
 	return int64(t.Sub(start) / frameDuration)
 }
@@ -177,10 +176,9 @@ func (s *Session) Audio(side int, ssrc, ts uint32, pcm []int16) {
 		}
 	}
 	if anchor {
-		if ch.seen {
+		if ch.anchored {
 			ch.reanchors++
 		}
-		ch.seen = true
 		ch.anchored, ch.ssrc, ch.ts0, ch.pos0 = true, ssrc, ts, arrival
 		pos = arrival
 	}
