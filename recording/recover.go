@@ -81,8 +81,7 @@ func (s *Service) finishAbandoned(ctx context.Context, r Recording, now time.Tim
 	frame := 2 * channels
 	data := (fi.Size() - wavHeaderSize) / frame * frame
 	data = max(0, min(data, maxWAVData))
-	binary.LittleEndian.PutUint32(hdr[4:8], uint32(wavHeaderSize-8+data))
-	binary.LittleEndian.PutUint32(hdr[40:44], uint32(data))
+	putWAVSizes(hdr[:], data)
 	_, werr := f.WriteAt(hdr[:], 0)
 	if werr == nil {
 		werr = f.Truncate(wavHeaderSize + data)

@@ -25,24 +25,23 @@ func TestSweepFinishesAbandonedRecordings(t *testing.T) {
 		if err := e.st.CreateRecording(ctx, &r); err != nil {
 			t.Fatal(err)
 		}
-		hdr := make([]byte, 44)
-		copy(hdr, "RIFF")
-		binary.LittleEndian.PutUint32(hdr[4:], 36) // the last flush saw no data
-		copy(hdr[8:], "WAVEfmt ")
-		binary.LittleEndian.PutUint32(hdr[16:], 16)
-		binary.LittleEndian.PutUint16(hdr[20:], 1)
-		binary.LittleEndian.PutUint16(hdr[22:], 2)
-		binary.LittleEndian.PutUint32(hdr[24:], 8000)
-		binary.LittleEndian.PutUint32(hdr[28:], 32000)
-		binary.LittleEndian.PutUint16(hdr[32:], 4)
-		binary.LittleEndian.PutUint16(hdr[34:], 16)
-		copy(hdr[36:], "data")
-		body := append(hdr, make([]byte, frames*4+3)...) // and half a frame cut by the crash
 		path := filepath.Join(e.dir, filepath.FromSlash(r.Path))
 		if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(path, body, 0o640); err != nil {
+		f, err := os.Create(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The header of an empty file: the last flush saw no data.
+		if _, err := recording.NewWAVWriter(f, 2); err != nil {
+			t.Fatal(err)
+		}
+		// The frames written since, and half a frame cut by the crash.
+		if _, err := f.WriteAt(make([]byte, frames*4+3), 44); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Close(); err != nil {
 			t.Fatal(err)
 		}
 		mt := e.clock.Now().Add(-age)

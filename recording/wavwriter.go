@@ -42,6 +42,13 @@ type syncer interface{ Sync() error }
 // goes on. Data is appended in order; Flush rewrites the RIFF and data sizes
 // of the header, so a file whose writer never got to Close (the gateway
 // crashed) is a valid WAV file holding everything up to the last Flush.
+// putWAVSizes sets the RIFF and data chunk sizes of a canonical header to
+// cover data bytes of PCM (data <= maxWAVData).
+func putWAVSizes(hdr []byte, data int64) {
+	binary.LittleEndian.PutUint32(hdr[4:8], uint32(wavHeaderSize-8+data))
+	binary.LittleEndian.PutUint32(hdr[40:44], uint32(data))
+}
+
 // Close writes the final header.
 //
 // A WAVWriter is not safe for concurrent use. Its first error is sticky:
@@ -135,8 +142,7 @@ func (w *WAVWriter) Flush() error {
 // writeHeader writes the header with the current sizes. It is tried even
 // after a data write failed, so the header covers the data that made it.
 func (w *WAVWriter) writeHeader() error {
-	binary.LittleEndian.PutUint32(w.hdr[4:8], uint32(wavHeaderSize-8+w.data))
-	binary.LittleEndian.PutUint32(w.hdr[40:44], uint32(w.data))
+	putWAVSizes(w.hdr[:], w.data)
 	if _, err := w.f.WriteAt(w.hdr[:], 0); err != nil {
 		err = fmt.Errorf("recording: writing wav header: %w", err)
 		if w.err == nil {
