@@ -60,10 +60,14 @@ func newMetrics(s *Service) metrics {
 	return m
 }
 
+func (m metrics) collectors() []prometheus.Collector {
+	return []prometheus.Collector{m.started, m.refused, m.deleted, m.late, m.active, m.bytes}
+}
+
 // register registers every metric on reg; on failure none stays
 // registered.
 func (m metrics) register(reg prometheus.Registerer) error {
-	cs := []prometheus.Collector{m.started, m.refused, m.deleted, m.late, m.active, m.bytes}
+	cs := m.collectors()
 	for i, c := range cs {
 		if err := reg.Register(c); err != nil {
 			for _, done := range cs[:i] {
@@ -77,7 +81,7 @@ func (m metrics) register(reg prometheus.Registerer) error {
 
 // unregister takes the metrics off reg.
 func (m metrics) unregister(reg prometheus.Registerer) {
-	for _, c := range []prometheus.Collector{m.started, m.refused, m.deleted, m.late, m.active, m.bytes} {
+	for _, c := range m.collectors() {
 		reg.Unregister(c)
 	}
 }
