@@ -2,9 +2,11 @@ package config
 
 import (
 	"fmt"
-	"regexp"
+	"slices"
 	"sort"
 	"time"
+
+	"github.com/teamline/teamline/recording/jurisdiction"
 )
 
 // Recording configures where call recordings and voicemail live and how the consent prompt decides on
@@ -21,7 +23,7 @@ type Recording struct {
 	// TwoPartyRegions are the regions (US states, Canadian provinces: two-letter codes) whose callers hear
 	// the consent prompt when the account's consent_prompt setting is "two_party". Callers whose region
 	// cannot be told (foreign or withheld numbers) hear it too. Default: the usual all-party-consent states
-	// CA, CT, DE, FL, IL, MD, MA, MI, MT, NV, NH, PA, WA.
+	// CA, CT, DE, FL, IL, MD, MA, MI, MT, NV, NH, PA, WA (jurisdiction.DefaultTwoParty).
 	TwoPartyRegions []string `yaml:"two_party_regions" json:"two_party_regions"`
 	// AreaCodes is a CSV file (area_code,region,country) replacing the shipped North American area-code
 	// table. Default "" = the shipped table.
@@ -72,13 +74,11 @@ func (p Prompts) Files() map[string]string {
 	return m
 }
 
-var regionCodeRE = regexp.MustCompile(`^[A-Z]{2}$`)
-
 func defaultRecording() Recording {
 	return Recording{
 		SaveWindow:      Duration(24 * time.Hour),
 		SweepInterval:   Duration(time.Minute),
-		TwoPartyRegions: []string{"CA", "CT", "DE", "FL", "IL", "MD", "MA", "MI", "MT", "NV", "NH", "PA", "WA"},
+		TwoPartyRegions: slices.Clone(jurisdiction.DefaultTwoParty),
 	}
 }
 
@@ -94,7 +94,7 @@ func (v *validator) recording(r *Recording) {
 		v.add("recording.sweep_interval", "%s: must be at least 1s", time.Duration(r.SweepInterval))
 	}
 	for i, reg := range r.TwoPartyRegions {
-		if !regionCodeRE.MatchString(reg) {
+		if !regionRE.MatchString(reg) {
 			v.add(fmt.Sprintf("recording.two_party_regions[%d]", i), "%q: want a two-letter region code in upper case, e.g. CA", reg)
 		}
 	}
