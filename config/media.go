@@ -2,8 +2,8 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"slices"
-	"sort"
 	"time"
 
 	"github.com/teamline/teamline/recording/jurisdiction"
@@ -111,12 +111,7 @@ func (v *validator) voicemail(m *Voicemail) {
 
 func (v *validator) prompts(p Prompts) {
 	files := p.Files()
-	names := make([]string, 0, len(files))
-	for n := range files {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
+	for _, n := range slices.Sorted(maps.Keys(files)) {
 		v.file("prompts."+n, files[n], "")
 	}
 }
