@@ -136,45 +136,26 @@ func (s *Store) UpdateCallRoute(ctx context.Context, id int64, dialed, kind, rol
 	if username != "" {
 		set, args = set+`, username = ?`, append(args, username)
 	}
-	res, err := s.q.ExecContext(ctx, `UPDATE call_records SET `+set+` WHERE id = ?`, append(args, id)...)
-	if err != nil {
-		return writeErr(err, what)
-	}
-	return mustAffect(res, what)
+	return s.updateOne(ctx, what, `UPDATE call_records SET `+set+` WHERE id = ?`, append(args, id)...)
 }
 
 // SetCallTrunk sets the trunk of record id.
 func (s *Store) SetCallTrunk(ctx context.Context, id int64, trunk string) error {
-	what := fmt.Sprintf("call record %d", id)
-	res, err := s.q.ExecContext(ctx, `UPDATE call_records SET trunk = ? WHERE id = ?`, cut(trunk, 255), id)
-	if err != nil {
-		return writeErr(err, what)
-	}
-	return mustAffect(res, what)
+	return s.updateOne(ctx, fmt.Sprintf("call record %d", id), `UPDATE call_records SET trunk = ? WHERE id = ?`, cut(trunk, 255), id)
 }
 
 // SetCallConsent sets how and when the parties of call id were told of its
 // recording (a zero at stores no time). ErrNotFound for an unknown id; a
 // consent longer than 255 characters is ErrTooLong.
 func (s *Store) SetCallConsent(ctx context.Context, id int64, consent string, at time.Time) error {
-	what := fmt.Sprintf("call record %d", id)
-	res, err := s.q.ExecContext(ctx, `UPDATE call_records SET consent = ?, consent_at = ? WHERE id = ?`,
+	return s.updateOne(ctx, fmt.Sprintf("call record %d", id), `UPDATE call_records SET consent = ?, consent_at = ? WHERE id = ?`,
 		consent, nullTime(at), id)
-	if err != nil {
-		return writeErr(err, what)
-	}
-	return mustAffect(res, what)
 }
 
 // SetCallRecording links call id to its recording (0 unlinks it).
 // ErrNotFound for an unknown id.
 func (s *Store) SetCallRecording(ctx context.Context, id int64, recordingID int64) error {
-	what := fmt.Sprintf("call record %d", id)
-	res, err := s.q.ExecContext(ctx, `UPDATE call_records SET recording_id = ? WHERE id = ?`, recordingID, id)
-	if err != nil {
-		return writeErr(err, what)
-	}
-	return mustAffect(res, what)
+	return s.updateOne(ctx, fmt.Sprintf("call record %d", id), `UPDATE call_records SET recording_id = ? WHERE id = ?`, recordingID, id)
 }
 
 // CloseOpenCallRecords ends the open records of node at at as interrupted
@@ -220,13 +201,7 @@ func (s *Store) ListCallRecords(ctx context.Context, f billing.CallFilter) ([]bi
 	if f.Open {
 		where += ` AND end_at IS NULL`
 	}
-	limit := f.Limit
-	switch {
-	case limit <= 0:
-		limit = billing.DefaultCallLimit
-	case limit > billing.MaxCallLimit:
-		limit = billing.MaxCallLimit
-	}
+	limit := clampLimit(f.Limit, billing.DefaultCallLimit, billing.MaxCallLimit)
 	return s.callRecords(ctx, selectCallRecords+where+` ORDER BY id LIMIT ?`, append(args, limit)...)
 }
 

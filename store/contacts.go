@@ -175,6 +175,16 @@ func (s *Store) contacts(ctx context.Context, query string, args ...any) ([]dire
 	return out, nil
 }
 
+// updateOne runs an update of one row (what names it): ErrNotFound when no
+// row matched (MySQL counts matched rows, see mustAffect).
+func (s *Store) updateOne(ctx context.Context, what, query string, args ...any) error {
+	res, err := s.q.ExecContext(ctx, query, args...)
+	if err != nil {
+		return writeErr(err, what)
+	}
+	return mustAffect(res, what)
+}
+
 // execCount runs a write and returns the rows it affected (on MySQL, with
 // clientFoundRows, the rows it matched).
 func (s *Store) execCount(ctx context.Context, what, query string, args ...any) (int64, error) {

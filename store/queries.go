@@ -243,6 +243,17 @@ func pageSQL(query, col string, p directory.Page, args []any) (string, []any) {
 	return query, args
 }
 
+// clampLimit is limit within (0, most], def for 0 or less.
+func clampLimit(limit, def, most int) int {
+	switch {
+	case limit <= 0:
+		return def
+	case limit > most:
+		return most
+	}
+	return limit
+}
+
 // nullID is NULL for 0.
 func nullID(id int64) any {
 	if id == 0 {

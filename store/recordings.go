@@ -29,13 +29,7 @@ FROM recordings`
 // recordingLimit is limit within (0, maxRecordingLimit], the default for
 // 0 or less.
 func recordingLimit(limit int) int {
-	switch {
-	case limit <= 0:
-		return defaultRecordingLimit
-	case limit > maxRecordingLimit:
-		return maxRecordingLimit
-	}
-	return limit
+	return clampLimit(limit, defaultRecordingLimit, maxRecordingLimit)
 }
 
 // CreateRecording inserts r, not complete yet, and sets r.ID; r's times and
@@ -84,21 +78,21 @@ func (s *Store) FinishRecording(ctx context.Context, id int64, durationMS, sizeB
 	if durationMS < 0 || sizeBytes < 0 {
 		return fmt.Errorf("%w: %s: negative duration or size", ErrBadRecording, what)
 	}
-	return s.updateRecording(ctx, what, `UPDATE recordings SET duration_ms = ?, size_bytes = ?, sha256 = ?, complete = 1
+	return s.updateOne(ctx, what, `UPDATE recordings SET duration_ms = ?, size_bytes = ?, sha256 = ?, complete = 1
 		WHERE id = ?`, durationMS, sizeBytes, sha256, id)
 }
 
 // SaveRecording marks recording id saved and clears its SaveBy: it stays
 // until its ExpiresAt. ErrNotFound for an unknown id.
 func (s *Store) SaveRecording(ctx context.Context, id int64) error {
-	return s.updateRecording(ctx, fmt.Sprintf("recording %d", id),
+	return s.updateOne(ctx, fmt.Sprintf("recording %d", id),
 		`UPDATE recordings SET saved = 1, save_by = NULL WHERE id = ?`, id)
 }
 
 // MarkHeard marks recording id (a voicemail) heard. ErrNotFound for an
 // unknown id.
 func (s *Store) MarkHeard(ctx context.Context, id int64) error {
-	return s.updateRecording(ctx, fmt.Sprintf("recording %d", id), `UPDATE recordings SET heard = 1 WHERE id = ?`, id)
+	return s.updateOne(ctx, fmt.Sprintf("recording %d", id), `UPDATE recordings SET heard = 1 WHERE id = ?`, id)
 }
 
 // DeleteRecording removes recording id from the index (not its file). A
@@ -109,16 +103,6 @@ func (s *Store) DeleteRecording(ctx context.Context, id int64) error {
 	res, err := s.q.ExecContext(ctx, `DELETE FROM recordings WHERE id = ?`, id)
 	if err != nil {
 		return deleteErr(err, what)
-	}
-	return mustAffect(res, what)
-}
-
-// updateRecording runs an update of one recording: ErrNotFound when no row
-// matched (MySQL counts matched rows, see mustAffect).
-func (s *Store) updateRecording(ctx context.Context, what, query string, args ...any) error {
-	res, err := s.q.ExecContext(ctx, query, args...)
-	if err != nil {
-		return writeErr(err, what)
 	}
 	return mustAffect(res, what)
 }
