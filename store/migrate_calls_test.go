@@ -1,16 +1,11 @@
 package store_test
 
 import (
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/pressly/goose/v3"
-
 	"github.com/teamline/teamline/billing"
 	"github.com/teamline/teamline/directory"
-	"github.com/teamline/teamline/store"
 	"github.com/teamline/teamline/store/storetest"
 )
 
@@ -22,19 +17,7 @@ func TestMigrateFromVersion1(t *testing.T) {
 	for _, d := range storetest.Drivers() {
 		t.Run(d, func(t *testing.T) {
 			t.Parallel()
-			dsn := filepath.Join(t.TempDir(), "v1.db")
-			dialect := goose.DialectSQLite3
-			if d == store.DriverMySQL {
-				dsn, dialect = storetest.MySQLDSN(t), goose.DialectMySQL
-			}
-			s, err := store.Open(ctx, d, dsn)
-			must(t, err)
-			t.Cleanup(func() { s.Close() })
-			p, err := goose.NewProvider(dialect, s.DB(), os.DirFS(filepath.Join("migrations", d)),
-				goose.WithDisableGlobalRegistry(true))
-			must(t, err)
-			_, err = p.UpTo(ctx, 1)
-			must(t, err)
+			s, p := atVersion(t, d, 1)
 			alice := user(t, s, "alice")
 
 			same(t, "applied", get(s.Migrate(ctx))(t), []string{"00002_calls.sql", "00003_recordings.sql"})
@@ -46,7 +29,7 @@ func TestMigrateFromVersion1(t *testing.T) {
 			same(t, "contacts after the user", get(s.CountContacts(ctx, t0))(t), int64(0))
 
 			// And back down to 1 and up again: the Down section works.
-			_, err = p.DownTo(ctx, 1)
+			_, err := p.DownTo(ctx, 1)
 			must(t, err)
 			same(t, "applied again", get(s.Migrate(ctx))(t), []string{"00002_calls.sql", "00003_recordings.sql"})
 		})

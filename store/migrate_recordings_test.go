@@ -1,16 +1,11 @@
 package store_test
 
 import (
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/pressly/goose/v3"
-
 	"github.com/teamline/teamline/billing"
 	"github.com/teamline/teamline/recording"
-	"github.com/teamline/teamline/store"
 	"github.com/teamline/teamline/store/storetest"
 )
 
@@ -22,19 +17,7 @@ func TestMigrateFromVersion2(t *testing.T) {
 	for _, d := range storetest.Drivers() {
 		t.Run(d, func(t *testing.T) {
 			t.Parallel()
-			dsn := filepath.Join(t.TempDir(), "v2.db")
-			dialect := goose.DialectSQLite3
-			if d == store.DriverMySQL {
-				dsn, dialect = storetest.MySQLDSN(t), goose.DialectMySQL
-			}
-			s, err := store.Open(ctx, d, dsn)
-			must(t, err)
-			t.Cleanup(func() { s.Close() })
-			p, err := goose.NewProvider(dialect, s.DB(), os.DirFS(filepath.Join("migrations", d)),
-				goose.WithDisableGlobalRegistry(true))
-			must(t, err)
-			_, err = p.UpTo(ctx, 2)
-			must(t, err)
+			s, p := atVersion(t, d, 2)
 			// A record as version 2 wrote it (the store of today writes the
 			// new columns).
 			start := t0.UTC().Truncate(time.Microsecond)
@@ -66,7 +49,7 @@ func TestMigrateFromVersion2(t *testing.T) {
 
 			// And back down to 2 and up again: the Down section works and
 			// keeps the call records.
-			_, err = p.DownTo(ctx, 2)
+			_, err := p.DownTo(ctx, 2)
 			must(t, err)
 			insertV2()
 			same(t, "applied again", get(s.Migrate(ctx))(t), []string{"00003_recordings.sql"})

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/pressly/goose/v3"
+
 	"github.com/teamline/teamline/directory"
 	"github.com/teamline/teamline/store"
 	"github.com/teamline/teamline/store/storetest"
@@ -74,4 +76,25 @@ func TestConcurrentMigrateMySQL(t *testing.T) {
 	}
 	// And the schema works.
 	must(t, stores[0].CreateUser(ctx, &directory.User{Username: "alice", Name: "Alice", Role: directory.RoleAgent}))
+}
+
+// atVersion opens a new database of driver d migrated up to version only,
+// as an install of that version left it, and the goose provider that moves
+// it up and down.
+func atVersion(t *testing.T, d string, version int64) (*store.Store, *goose.Provider) {
+	t.Helper()
+	dsn := filepath.Join(t.TempDir(), "old.db")
+	dialect := goose.DialectSQLite3
+	if d == store.DriverMySQL {
+		dsn, dialect = storetest.MySQLDSN(t), goose.DialectMySQL
+	}
+	s, err := store.Open(ctx, d, dsn)
+	must(t, err)
+	t.Cleanup(func() { s.Close() })
+	p, err := goose.NewProvider(dialect, s.DB(), os.DirFS(filepath.Join("migrations", d)),
+		goose.WithDisableGlobalRegistry(true))
+	must(t, err)
+	_, err = p.UpTo(ctx, version)
+	must(t, err)
+	return s, p
 }
