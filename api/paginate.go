@@ -81,6 +81,12 @@ func writePage[T any](w http.ResponseWriter, r *http.Request, items []T, limit i
 // writePageCursor is writePage with the cursor of the last item made by
 // cursor.
 func writePageCursor[T any](w http.ResponseWriter, r *http.Request, items []T, limit int, cursor func(T) string) error {
+	return writeJSON(w, http.StatusOK, pageList(w, r, items, limit, cursor))
+}
+
+// pageList is the page writePageCursor writes, for a body that says more
+// than the list: it sets the Link header of the next page.
+func pageList[T any](w http.ResponseWriter, r *http.Request, items []T, limit int, cursor func(T) string) list[T] {
 	out := list[T]{Items: items}
 	if len(items) > limit {
 		out.Items = items[:limit]
@@ -93,7 +99,7 @@ func writePageCursor[T any](w http.ResponseWriter, r *http.Request, items []T, l
 	if out.Items == nil {
 		out.Items = []T{}
 	}
-	return writeJSON(w, http.StatusOK, out)
+	return out
 }
 
 // pageSlice pages a list the service returns whole (tokens): the

@@ -121,10 +121,9 @@ type usageJSON struct {
 // voicemailList is the body of GET /api/v1/users/{id}/voicemail: a page
 // of the box, and counts over all of it.
 type voicemailList struct {
-	Items   []recordingJSON `json:"items"`
-	Next    string          `json:"next"`
-	Unheard int             `json:"unheard"`
-	Total   int             `json:"total"`
+	list[recordingJSON]
+	Unheard int `json:"unheard"`
+	Total   int `json:"total"`
 }
 
 // recordingsEnabled is nil when the server serves recordings.
@@ -403,16 +402,8 @@ func (s *Server) listVoicemail(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := voicemailList{Items: recordingsOut(rs), Unheard: unheard, Total: total}
-	if len(out.Items) > limit {
-		out.Items = out.Items[:limit]
-		out.Next = encodeCursor(out.Items[limit-1].ID)
-		q := r.URL.Query()
-		q.Set("after", out.Next)
-		q.Set("limit", strconv.Itoa(limit))
-		w.Header().Set("Link", "<"+r.URL.Path+"?"+q.Encode()+`>; rel="next"`)
-	}
-	return writeJSON(w, http.StatusOK, out)
+	page := pageList(w, r, recordingsOut(rs), limit, func(j recordingJSON) string { return encodeCursor(j.ID) })
+	return writeJSON(w, http.StatusOK, voicemailList{list: page, Unheard: unheard, Total: total})
 }
 
 // streamKey holds, in a streaming request's context, the context the
