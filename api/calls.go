@@ -94,7 +94,7 @@ func callVisible(a directory.Actor, c billing.CallRecord) bool {
 }
 
 // callFilter reads the query of GET /api/v1/calls. An agent's filter is
-// narrowed to the agent's own calls whatever ?user= says.
+// narrowed to the agent's own calls (userParam).
 func callFilter(r *http.Request) (f billing.CallFilter, limit int, err error) {
 	p, limit, err := pageOf(r)
 	if err != nil {
@@ -102,25 +102,41 @@ func callFilter(r *http.Request) (f billing.CallFilter, limit int, err error) {
 	}
 	f.After, f.Limit = p.After, p.Limit
 	q := r.URL.Query()
-	f.Username = strings.ToLower(strings.TrimSpace(q.Get("user")))
-	if f.Since, err = timeParam(q, "since"); err != nil {
+	f.Username = userParam(r)
+	if f.Since, f.Until, err = timeRange(q, "since", "until"); err != nil {
 		return f, 0, err
-	}
-	if f.Until, err = timeParam(q, "until"); err != nil {
-		return f, 0, err
-	}
-	if !f.Since.IsZero() && !f.Until.IsZero() && !f.Until.After(f.Since) {
-		return f, 0, badParam("until", "must be later than \"since\"")
 	}
 	if v := q.Get("open"); v != "" {
 		if f.Open, err = strconv.ParseBool(v); err != nil {
 			return f, 0, badParam("open", "must be true or false")
 		}
 	}
-	if a := actor(r); !a.Role.IsManager() {
-		f.Username = a.Username
-	}
 	return f, limit, nil
+}
+
+// userParam is the user a list is narrowed to: ?user= for a manager, the
+// agent's own username for an agent whatever ?user= says.
+func userParam(r *http.Request) string {
+	if a := actor(r); !a.Role.IsManager() {
+		return a.Username
+	}
+	return strings.ToLower(strings.TrimSpace(r.URL.Query().Get("user")))
+}
+
+// timeRange reads the RFC 3339 bounds of a list from the parameters from
+// (inclusive) and to (exclusive); to must be later than from when both are
+// given.
+func timeRange(q url.Values, from, to string) (start, end time.Time, err error) {
+	if start, err = timeParam(q, from); err != nil {
+		return start, end, err
+	}
+	if end, err = timeParam(q, to); err != nil {
+		return start, end, err
+	}
+	if !start.IsZero() && !end.IsZero() && !end.After(start) {
+		return start, end, badParam(to, fmt.Sprintf("must be later than %q", from))
+	}
+	return start, end, nil
 }
 
 // timeParam reads an RFC 3339 time from the query; absent is zero.

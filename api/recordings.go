@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/teamline/teamline/directory"
@@ -158,20 +157,14 @@ func (s *Server) visibleRecording(r *http.Request) (recording.Recording, error) 
 
 // recordingFilter reads the filters of the list and the export: from and
 // to (RFC 3339; from inclusive, to exclusive), user, lead and kind. An
-// agent's filter is narrowed to the agent's own recordings whatever ?user=
-// says. A bad value is a 400 problem naming its parameter.
+// agent's filter is narrowed to the agent's own recordings (userParam). A
+// bad value is a 400 problem naming its parameter.
 func recordingFilter(r *http.Request) (recording.Filter, error) {
 	var f recording.Filter
 	q := r.URL.Query()
 	var err error
-	if f.From, err = timeParam(q, "from"); err != nil {
+	if f.From, f.To, err = timeRange(q, "from", "to"); err != nil {
 		return f, err
-	}
-	if f.To, err = timeParam(q, "to"); err != nil {
-		return f, err
-	}
-	if !f.From.IsZero() && !f.To.IsZero() && !f.To.After(f.From) {
-		return f, badParam("to", "must be later than \"from\"")
 	}
 	if v := q.Get("lead"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
@@ -186,10 +179,7 @@ func recordingFilter(r *http.Request) (recording.Filter, error) {
 	default:
 		return f, badParam("kind", fmt.Sprintf("must be %q or %q", recording.KindCall, recording.KindVoicemail))
 	}
-	f.Username = strings.ToLower(strings.TrimSpace(q.Get("user")))
-	if a := actor(r); !a.Role.IsManager() {
-		f.Username = a.Username
-	}
+	f.Username = userParam(r)
 	return f, nil
 }
 
