@@ -45,13 +45,13 @@ type Recordings interface {
 //	GET  /api/v1/recordings/usage       storage against the quota (managers)
 //	GET  /api/v1/users/{id}/voicemail   the user's voicemail and how much is unheard
 func (s *Server) recordingRoutes() {
-	s.api("GET /api/v1/recordings", s.listRecordings)
-	s.api("GET /api/v1/recordings/{id}", s.getRecording)
-	s.api("GET /api/v1/recordings/{id}/audio", s.recordingAudio)
-	s.api("POST /api/v1/recordings/{id}/save", s.saveRecording)
-	s.stream("GET /api/v1/recordings/export", s.exportRecordings)
-	s.api("GET /api/v1/recordings/usage", s.recordingUsage)
-	s.api("GET /api/v1/users/{id}/voicemail", s.listVoicemail)
+	s.api("GET /api/v1/recordings", s.needRecordings(s.listRecordings))
+	s.api("GET /api/v1/recordings/{id}", s.needRecordings(s.getRecording))
+	s.api("GET /api/v1/recordings/{id}/audio", s.needRecordings(s.recordingAudio))
+	s.api("POST /api/v1/recordings/{id}/save", s.needRecordings(s.saveRecording))
+	s.stream("GET /api/v1/recordings/export", s.needRecordings(s.exportRecordings))
+	s.api("GET /api/v1/recordings/usage", s.needRecordings(s.recordingUsage))
+	s.api("GET /api/v1/users/{id}/voicemail", s.needRecordings(s.listVoicemail))
 }
 
 // recordingJSON is the JSON of a recording.Recording. call_record_id,
@@ -125,12 +125,15 @@ type voicemailList struct {
 	Total   int `json:"total"`
 }
 
-// recordingsEnabled is nil when the server serves recordings.
-func (s *Server) recordingsEnabled() error {
-	if s.recordings == nil || s.recIndex == nil {
-		return notEnabled("recordings")
+// needRecordings answers "not enabled" instead of running h when the
+// server was given no recordings.
+func (s *Server) needRecordings(h apiFunc) apiFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if s.recordings == nil || s.recIndex == nil {
+			return notEnabled("recordings")
+		}
+		return h(w, r)
 	}
-	return nil
 }
 
 // recordingVisible: managers see every recording, an agent only their own.
@@ -184,9 +187,6 @@ func recordingFilter(r *http.Request) (recording.Filter, error) {
 }
 
 func (s *Server) listRecordings(w http.ResponseWriter, r *http.Request) error {
-	if err := s.recordingsEnabled(); err != nil {
-		return err
-	}
 	f, err := recordingFilter(r)
 	if err != nil {
 		return err
@@ -204,9 +204,6 @@ func (s *Server) listRecordings(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getRecording(w http.ResponseWriter, r *http.Request) error {
-	if err := s.recordingsEnabled(); err != nil {
-		return err
-	}
 	rec, err := s.visibleRecording(r)
 	if err != nil {
 		return err
@@ -219,9 +216,6 @@ func (s *Server) getRecording(w http.ResponseWriter, r *http.Request) error {
 // (If-None-Match, If-Range). A voicemail fetched by the owner of the box is
 // heard from then on.
 func (s *Server) recordingAudio(w http.ResponseWriter, r *http.Request) error {
-	if err := s.recordingsEnabled(); err != nil {
-		return err
-	}
 	rec, err := s.visibleRecording(r)
 	if err != nil {
 		return err
@@ -269,9 +263,6 @@ func longTransfer(w http.ResponseWriter) {
 }
 
 func (s *Server) saveRecording(w http.ResponseWriter, r *http.Request) error {
-	if err := s.recordingsEnabled(); err != nil {
-		return err
-	}
 	rec, err := s.visibleRecording(r)
 	if err != nil {
 		return err
@@ -294,9 +285,6 @@ func (s *Server) saveRecording(w http.ResponseWriter, r *http.Request) error {
 // after it, the connection is cut so that the client sees a broken
 // download rather than a short archive.
 func (s *Server) exportRecordings(w http.ResponseWriter, r *http.Request) error {
-	if err := s.recordingsEnabled(); err != nil {
-		return err
-	}
 	f, err := recordingFilter(r)
 	if err != nil {
 		return err
@@ -358,9 +346,6 @@ func (l *lazyWriter) Write(b []byte) (int, error) {
 }
 
 func (s *Server) recordingUsage(w http.ResponseWriter, r *http.Request) error {
-	if err := s.recordingsEnabled(); err != nil {
-		return err
-	}
 	if !actor(r).Role.IsManager() {
 		return fmt.Errorf("%w: only managers see the recordings' storage", directory.ErrForbidden)
 	}
@@ -376,9 +361,6 @@ func (s *Server) recordingUsage(w http.ResponseWriter, r *http.Request) error {
 // unheard and all messages. An agent sees only their own box; another's
 // answers 404 like a user that does not exist.
 func (s *Server) listVoicemail(w http.ResponseWriter, r *http.Request) error {
-	if err := s.recordingsEnabled(); err != nil {
-		return err
-	}
 	u, p, limit, err := s.userPage(r)
 	if err != nil {
 		return err
