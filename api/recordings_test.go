@@ -38,11 +38,15 @@ type testRecordings struct {
 	// exportFail, if set, makes Export fail after writing that many bytes
 	// of a recording's file (0: before writing anything).
 	exportFail *int
+	// delay makes Open and Export take that long: a slow disk, a large
+	// archive.
+	delay time.Duration
 }
 
 var _ api.Recordings = (*testRecordings)(nil)
 
 func (tr *testRecordings) Open(ctx context.Context, id int64) (*os.File, recording.Recording, error) {
+	time.Sleep(tr.delay)
 	r, err := tr.st.GetRecording(ctx, id)
 	if err != nil {
 		return nil, r, err
@@ -75,6 +79,7 @@ func (tr *testRecordings) Usage(ctx context.Context) (recording.Usage, error) {
 }
 
 func (tr *testRecordings) Export(ctx context.Context, w io.Writer, f recording.Filter) (int, error) {
+	time.Sleep(tr.delay)
 	if tr.exportFail != nil && *tr.exportFail == 0 {
 		return 0, fmt.Errorf("%w: the disk is asleep", directory.ErrUnavailable)
 	}
@@ -629,6 +634,32 @@ func TestRecordingExport(t *testing.T) {
 		}
 		if err == nil {
 			t.Fatal("an export broken off midway read as complete")
+		}
+	})
+}
+
+// TestRecordingDownloadsOutliveWriteTimeout: the audio and the export
+// archive may take longer to write than the server's write timeout, which
+// is sized for JSON answers.
+func TestRecordingDownloadsOutliveWriteTimeout(t *testing.T) {
+	eachDriver(t, func(t *testing.T, e *env) {
+		re, _, _, mia := newRecEnv(t, e, standardRecs)
+		re.tr.delay = 300 * time.Millisecond
+		slow := *re.env
+		slow.srv = httptest.NewUnstartedServer(api.New(e.svc, api.WithRecordings(re.tr, e.st)).Handler())
+		slow.srv.Config.WriteTimeout = 100 * time.Millisecond
+		slow.srv.Start()
+		t.Cleanup(slow.srv.Close)
+		for _, path := range []string{re.path(0, "/audio"), "/api/v1/recordings/export"} {
+			res, err := slow.srv.Client().Do(slow.request(t, "GET", path, mia, nil))
+			if err != nil {
+				t.Fatalf("%s: %v", path, err)
+			}
+			body, err := io.ReadAll(res.Body)
+			res.Body.Close()
+			if err != nil || res.StatusCode != http.StatusOK {
+				t.Fatalf("%s: %d, %d bytes, %v", path, res.StatusCode, len(body), err)
+			}
 		}
 	})
 }
