@@ -56,9 +56,11 @@ type call struct {
 	// (the gateway is stopping).
 	stopRinging context.CancelCauseFunc
 
-	svc      services
-	earlySDP []byte             // the answer sent to the caller in a 183; the 200 repeats it
-	ringback context.CancelFunc // stops the gateway's ringback to the caller
+	svc services
+	// answerSDP is the gateway's answer to the caller's offer once made
+	// (answerForA): a 183 may have carried it, and the 200 repeats it.
+	answerSDP []byte
+	ringback  context.CancelFunc // stops the gateway's ringback to the caller
 	// digits receives the digits of side digitSide while the gateway
 	// itself waits for one (press 1, # in voicemail).
 	digits    chan rune

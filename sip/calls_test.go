@@ -1,6 +1,7 @@
 package sip_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -388,6 +389,22 @@ func TestEarlyMediaRelayed(t *testing.T) {
 	// Alice's phone sent audio only between its 183 and its 200: the
 	// gateway bridged it before the answer.
 	eventually(t, "early media at the caller", func() bool { return trunk.rtp.received.Load() >= 5 })
+	// The 183 carried the gateway's answer to the caller's offer; the 200
+	// repeats it (RFC 3261 13.3.1.1, RFC 6337 3.1: no second answer).
+	trunk.mu.Lock()
+	var early []byte
+	for _, res := range trunk.provisionals {
+		if res.StatusCode == 183 && len(res.Body()) > 0 {
+			early = res.Body()
+		}
+	}
+	trunk.mu.Unlock()
+	if early == nil {
+		t.Fatal("the caller got no 183 with SDP")
+	}
+	if final := sess.InviteResponse.Body(); !bytes.Equal(early, final) {
+		t.Errorf("the 200's SDP differs from the 183's:\n183:\n%s\n200:\n%s", early, final)
+	}
 	hangup(t, sess)
 }
 

@@ -150,6 +150,8 @@ type phone struct {
 	srv       *sipgo.Server
 	// cancelCall cancels the call being placed (CANCEL).
 	cancelCall context.CancelFunc
+	// provisionals are the 1xx responses to the calls the phone placed.
+	provisionals []*gosip.Response
 }
 
 // hangupRinging cancels the call this phone is placing.
@@ -362,7 +364,14 @@ func (p *phone) call(gw *gateway, to, from string, auth *sipgo.DigestAuth, heade
 	if err != nil {
 		return nil, err
 	}
-	opts := sipgo.AnswerOptions{}
+	opts := sipgo.AnswerOptions{OnResponse: func(res *gosip.Response) error {
+		if res.IsProvisional() {
+			p.mu.Lock()
+			p.provisionals = append(p.provisionals, res)
+			p.mu.Unlock()
+		}
+		return nil
+	}}
 	if auth != nil {
 		opts.Username, opts.Password = auth.Username, auth.Password
 	}

@@ -98,7 +98,7 @@ func (s *Server) runCall(ctx context.Context, c *call, plan *callPlan, req *gosi
 	ringCtx, stopRing := context.WithTimeout(stoppable, ringFor)
 	defer stopRing()
 
-	if c.svc.consent && c.rec.Direction == billing.Inbound {
+	if c.gatewayEarlyMedia() {
 		// R-REC-3: the caller hears the consent prompt before anyone
 		// is bridged; the agents ring once it has played.
 		if err := s.earlyMedia(c, dtx); err != nil {
@@ -192,6 +192,28 @@ func (s *Server) failA(c *call, code int, reason string, result billing.Result, 
 	c.finish(result, code, why)
 }
 
+// answerForA is the gateway's SDP answer to the caller's offer. The first
+// one made is kept: the caller may have it in a 183 already, and the 200
+// must carry the same answer (RFC 3261 13.3.1.1, RFC 6337 3.1). Only the
+// call's own goroutine (runCall) calls it.
+func (s *Server) answerForA(c *call) ([]byte, error) {
+	if c.answerSDP == nil {
+		body, err := c.bridge.Answer(media.SideA, s.opts.backend.MediaIP, c.offerA)
+		if err != nil {
+			return nil, err
+		}
+		c.answerSDP = body
+	}
+	return c.answerSDP, nil
+}
+
+// gatewayEarlyMedia tells whether the caller hears the gateway's own early
+// media while the agents ring: the consent prompt, then ringback (inbound
+// calls with the prompt).
+func (c *call) gatewayEarlyMedia() bool {
+	return c.svc.consent && c.rec.Direction == billing.Inbound
+}
+
 // answerResponse is the gateway's 200 to the caller's INVITE with the SDP
 // answer body.
 func (s *Server) answerResponse(dtx *sipgo.DialogServerSession, body []byte) *gosip.Response {
@@ -207,10 +229,9 @@ func (s *Server) answerResponse(dtx *sipgo.DialogServerSession, body []byte) *go
 // SDP) is bridged at once, so the caller hears the callee's ringback or
 // announcements (RFC 3960).
 func (s *Server) relayProvisional(c *call, dtx *sipgo.DialogServerSession, ev *forkEvent, early **forkEvent) {
-	b := s.opts.backend
 	var body []byte
 	code, reason := ev.res.StatusCode, ev.res.Reason
-	if c.earlySDP != nil {
+	if c.gatewayEarlyMedia() {
 		// The caller has the gateway's early media (consent, then
 		// ringback). A callee's own early media replaces the ringback;
 		// the caller keeps the one answer it was given.
@@ -229,7 +250,7 @@ func (s *Server) relayProvisional(c *call, dtx *sipgo.DialogServerSession, ev *f
 	if len(ev.res.Body()) > 0 && (*early == nil || *early == ev) {
 		if d, err := media.ParseSDP(ev.res.Body()); err == nil {
 			if err := c.bridge.SetRemote(media.SideB, d); err == nil {
-				if ans, err := c.bridge.Answer(media.SideA, b.MediaIP, c.offerA); err == nil {
+				if ans, err := s.answerForA(c); err == nil {
 					body = ans
 					*early = ev
 					c.bridge.Start()
@@ -251,7 +272,6 @@ func (s *Server) relayProvisional(c *call, dtx *sipgo.DialogServerSession, ev *f
 
 // answerA bridges the answering fork to the caller.
 func (s *Server) answerA(c *call, dtx *sipgo.DialogServerSession, win *forkEvent, maxDuration time.Duration) {
-	b := s.opts.backend
 	sess := win.sess
 	c.mu.Lock()
 	c.b = sess
@@ -272,16 +292,14 @@ func (s *Server) answerA(c *call, dtx *sipgo.DialogServerSession, win *forkEvent
 		fail(502, "Bad Gateway", "callee SDP: "+err.Error())
 		return
 	}
-	answer := c.earlySDP
-	if answer == nil {
-		if answer, err = c.bridge.Answer(media.SideA, b.MediaIP, c.offerA); err != nil {
-			status := 500
-			if errors.Is(err, media.ErrNoCommonCodec) {
-				status = 488
-			}
-			fail(status, "Not Acceptable Here", err.Error())
-			return
+	answer, err := s.answerForA(c)
+	if err != nil {
+		status := 500
+		if errors.Is(err, media.ErrNoCommonCodec) {
+			status = 488
 		}
+		fail(status, "Not Acceptable Here", err.Error())
+		return
 	}
 	c.stopRingback()
 	// Outbound, the callee is the party outside the team: it hears the

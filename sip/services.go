@@ -63,14 +63,10 @@ func (s *Server) servicesFor(c *call, plan *callPlan, st directory.Settings, hav
 // media): the consent prompt, then ringback. The 200 later carries the
 // same answer (RFC 3264 does not allow a second, different answer).
 func (s *Server) earlyMedia(c *call, dtx *sipgo.DialogServerSession) error {
-	if c.earlySDP != nil {
-		return nil
-	}
-	body, err := c.bridge.Answer(media.SideA, s.opts.backend.MediaIP, c.offerA)
+	body, err := s.answerForA(c)
 	if err != nil {
 		return err
 	}
-	c.earlySDP = body
 	c.bridge.SetRelay(media.SideA, false)
 	c.bridge.SetRelay(media.SideB, false)
 	c.bridge.Start()
@@ -259,15 +255,11 @@ func (s *Server) accepted(ctx context.Context, c *call, win *forkEvent) bool {
 // greeting, beep, then the caller's message is recorded until the caller
 // hangs up, presses #, or the maximum length passes.
 func (s *Server) voicemail(c *call, dtx *sipgo.DialogServerSession, username string, maxDuration time.Duration) {
-	b := s.opts.backend
 	c.stopRingback()
-	body := c.earlySDP
-	if body == nil {
-		var err error
-		if body, err = c.bridge.Answer(media.SideA, b.MediaIP, c.offerA); err != nil {
-			s.failA(c, 488, "Not Acceptable Here", billing.ResultFailed, err.Error())
-			return
-		}
+	body, err := s.answerForA(c)
+	if err != nil {
+		s.failA(c, 488, "Not Acceptable Here", billing.ResultFailed, err.Error())
+		return
 	}
 	c.bridge.SetRelay(media.SideA, false)
 	c.bridge.Start()
