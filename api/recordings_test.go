@@ -46,11 +46,11 @@ type testRecordings struct {
 var _ api.Recordings = (*testRecordings)(nil)
 
 func (tr *testRecordings) Open(ctx context.Context, id int64) (*os.File, recording.Recording, error) {
-	time.Sleep(tr.delay)
 	r, err := tr.st.GetRecording(ctx, id)
 	if err != nil {
 		return nil, r, err
 	}
+	time.Sleep(tr.delay)
 	f, err := os.Open(filepath.Join(tr.dir, filepath.FromSlash(r.Path)))
 	return f, r, err
 }
@@ -640,13 +640,15 @@ func TestRecordingExport(t *testing.T) {
 
 // TestRecordingDownloadsOutliveWriteTimeout: the audio and the export
 // archive may take longer to write than the server's write timeout, which
-// is sized for JSON answers.
+// is sized for JSON answers, and the export longer than the request
+// timeout.
 func TestRecordingDownloadsOutliveWriteTimeout(t *testing.T) {
 	eachDriver(t, func(t *testing.T, e *env) {
 		re, _, _, mia := newRecEnv(t, e, standardRecs)
 		re.tr.delay = 300 * time.Millisecond
 		slow := *re.env
-		slow.srv = httptest.NewUnstartedServer(api.New(e.svc, api.WithRecordings(re.tr, e.st)).Handler())
+		slow.srv = httptest.NewUnstartedServer(api.New(e.svc, api.WithRecordings(re.tr, e.st),
+			api.WithRequestTimeout(100*time.Millisecond)).Handler())
 		slow.srv.Config.WriteTimeout = 100 * time.Millisecond
 		slow.srv.Start()
 		t.Cleanup(slow.srv.Close)
