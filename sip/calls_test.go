@@ -408,6 +408,35 @@ func TestEarlyMediaRelayed(t *testing.T) {
 	hangup(t, sess)
 }
 
+// A callee that repeats its 183 keeps its early media: the caller gets the
+// 183 again with the same answer, not a 180 that would have its phone ring
+// locally over the callee's audio.
+func TestEarlyMediaRepeated183(t *testing.T) {
+	gw := startGateway(t, gatewayTeam, "")
+	alice := registered(t, gw, "alice", "alice-pw-1", "127.0.0.1")
+	alice.answer.Store("early-twice")
+	trunk := newPhone(t, "127.0.0.2")
+	sess, err := trunk.call(gw, "+15125550110", "+17375559999", nil)
+	if err != nil {
+		t.Fatalf("call: %v", err)
+	}
+	trunk.mu.Lock()
+	var got []string
+	for _, res := range trunk.provisionals {
+		if res.StatusCode == 100 {
+			continue
+		}
+		same := bytes.Equal(res.Body(), sess.InviteResponse.Body())
+		got = append(got, fmt.Sprintf("%d (same SDP as the 200: %v)", res.StatusCode, same))
+	}
+	trunk.mu.Unlock()
+	want := []string{"183 (same SDP as the 200: true)", "183 (same SDP as the 200: true)"}
+	if strings.Join(got, ", ") != strings.Join(want, ", ") {
+		t.Errorf("the caller got %v, want %v", got, want)
+	}
+	hangup(t, sess)
+}
+
 func TestRegistrationsGauge(t *testing.T) {
 	gw := startGateway(t, gatewayTeam, "")
 	reg := prometheus.NewRegistry()

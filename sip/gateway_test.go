@@ -130,7 +130,7 @@ type phone struct {
 	conn    net.PacketConn
 	addr    string
 	rtp     *rtpPeer
-	answer  atomic.Value // "answer", "busy", "ignore"
+	answer  atomic.Value // "answer", "busy", "ignore", "early", "early-twice", ...
 	invites atomic.Int32
 	mu      sync.Mutex
 	dialogs []*sipgo.DialogServerSession
@@ -227,11 +227,16 @@ func newPhone(t *testing.T, ip string, uaOpts ...sipgo.UserAgentOption) *phone {
 		}
 		off, _ := media.ParseSDP(req.Body())
 		p.rtp.setRemote(netip.AddrPortFrom(off.Addr, off.Port))
-		if p.answer.Load() == "early" {
-			// Early media: 183 with SDP, audio, then the answer.
+		if how := p.answer.Load(); how == "early" || how == "early-twice" {
+			// Early media: 183 with SDP, audio, then the answer
+			// ("early-twice": the 183 again before the answer).
 			_ = d.Respond(183, "Session Progress", []byte(p.rtp.sdp()), gosip.NewHeader("Content-Type", "application/sdp"))
 			p.rtp.send(p.t, 10)
 			time.Sleep(100 * time.Millisecond)
+			if how == "early-twice" {
+				_ = d.Respond(183, "Session Progress", []byte(p.rtp.sdp()), gosip.NewHeader("Content-Type", "application/sdp"))
+				time.Sleep(50 * time.Millisecond)
+			}
 		} else {
 			_ = d.Respond(180, "Ringing", nil)
 		}

@@ -117,7 +117,7 @@ func (s *Server) runCall(ctx context.Context, c *call, plan *callPlan, req *gosi
 		c.startRingback()
 	}
 
-	var early *forkEvent
+	var early *target // the fork whose early media the caller gets
 	onProvisional := func(ev *forkEvent) {
 		s.relayProvisional(c, dtx, ev, &early)
 	}
@@ -227,32 +227,32 @@ func (s *Server) answerResponse(dtx *sipgo.DialogServerSession, body []byte) *go
 
 // relayProvisional passes 180 and 183 to the caller. Early media (183 with
 // SDP) is bridged at once, so the caller hears the callee's ringback or
-// announcements (RFC 3960).
-func (s *Server) relayProvisional(c *call, dtx *sipgo.DialogServerSession, ev *forkEvent, early **forkEvent) {
+// announcements (RFC 3960); the first fork to send it keeps it.
+func (s *Server) relayProvisional(c *call, dtx *sipgo.DialogServerSession, ev *forkEvent, early **target) {
 	var body []byte
 	code, reason := ev.res.StatusCode, ev.res.Reason
 	if c.gatewayEarlyMedia() {
 		// The caller has the gateway's early media (consent, then
 		// ringback). A callee's own early media replaces the ringback;
 		// the caller keeps the one answer it was given.
-		if len(ev.res.Body()) == 0 || (*early != nil && *early != ev) {
+		if len(ev.res.Body()) == 0 || (*early != nil && *early != ev.t) {
 			return
 		}
 		d, err := media.ParseSDP(ev.res.Body())
 		if err != nil || c.bridge.SetRemote(media.SideB, d) != nil {
 			return
 		}
-		*early = ev
+		*early = ev.t
 		c.stopRingback()
 		c.bridge.SetRelay(media.SideB, true)
 		return
 	}
-	if len(ev.res.Body()) > 0 && (*early == nil || *early == ev) {
+	if len(ev.res.Body()) > 0 && (*early == nil || *early == ev.t) {
 		if d, err := media.ParseSDP(ev.res.Body()); err == nil {
 			if err := c.bridge.SetRemote(media.SideB, d); err == nil {
 				if ans, err := s.answerForA(c); err == nil {
 					body = ans
-					*early = ev
+					*early = ev.t
 					c.bridge.Start()
 				}
 			}
