@@ -78,6 +78,23 @@ func TestInboundBusy(t *testing.T) {
 	}
 }
 
+// A call that requires an extension the gateway lacks (reliable
+// provisional responses here) is refused with 420 before any phone rings
+// (RFC 3261 8.2.2.3), as every other request is.
+func TestInviteRequiringUnsupportedExtension(t *testing.T) {
+	gw := startGateway(t, gatewayTeam, "")
+	alice := registered(t, gw, "alice", "alice-pw-1", "127.0.0.1")
+	trunk := newPhone(t, "127.0.0.2")
+	_, err := trunk.call(gw, "+15125550110", "+17375559999", nil, gosip.NewHeader("Require", "100rel"))
+	var dr *sipgo.ErrDialogResponse
+	if !errors.As(err, &dr) || dr.Res.StatusCode != 420 || header(dr.Res, "Unsupported") != "100rel" {
+		t.Fatalf("call: %v, want 420 with Unsupported: 100rel", err)
+	}
+	if n := alice.invites.Load(); n != 0 {
+		t.Errorf("alice's phone got %d INVITEs", n)
+	}
+}
+
 func TestInboundKnownLeadAgentNotRegistered(t *testing.T) {
 	gw := startGateway(t, gatewayTeam, "")
 	trunk := newPhone(t, "127.0.0.2")
