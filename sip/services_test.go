@@ -320,13 +320,20 @@ func TestConsentTwoParty(t *testing.T) {
 // once answered (or its error) on the channel.
 func whisperedCall(t *testing.T, gw *gateway, alice *phone) (*phone, chan callResult) {
 	t.Helper()
+	return whisperedCallTo(t, gw, alice, "+15125550110", "+17375559999", tone(600, 300))
+}
+
+// whisperedCallTo is whisperedCall from the carrier's number from to the
+// team's number to, whose agent hears whisper.
+func whisperedCallTo(t *testing.T, gw *gateway, agent *phone, to, from string, whisper []int16) (*phone, chan callResult) {
+	t.Helper()
 	trunk := newPhone(t, "127.0.0.2")
 	done := make(chan callResult, 1)
 	go func() {
-		sess, err := trunk.call(gw, "+15125550110", "+17375559999", nil)
+		sess, err := trunk.call(gw, to, from, nil)
 		done <- callResult{sess, err}
 	}()
-	eventually(t, "alice hears the whisper", func() bool { return startsWith(alice.rtp.got(), tone(600, 300)) })
+	eventually(t, "the agent hears the whisper", func() bool { return startsWith(agent.rtp.got(), whisper) })
 	return trunk, done
 }
 
@@ -411,6 +418,21 @@ func TestPressOneToAccept(t *testing.T) {
 				t.Errorf("record %s by %q", rec.Result, rec.Username)
 			}
 		})
+	}
+}
+
+// A call to a role number whispers that role's prompt: bob, the known
+// lead's buyer agent, hears the buyer whisper on the buyer line.
+func TestPressOneWhisperOfTheLine(t *testing.T) {
+	gw, _ := mediaGateway(t, "  press_one_to_claim: true\n", nil)
+	bob := registered(t, gw, "bob", "bob-pw-22", "127.0.0.1")
+	trunk, done := whisperedCallTo(t, gw, bob, "+15125550100", "+17375550001", tone(650, 300))
+	trunk.hangupRinging()
+	if r := <-done; r.err == nil {
+		t.Fatal("the cancelled call was answered")
+	}
+	if r := closedRecord(t, gw); r.Role != "buyer" || r.Username != "bob" {
+		t.Errorf("record role %q user %q, want bob on the buyer line", r.Role, r.Username)
 	}
 }
 
