@@ -47,6 +47,7 @@ type Stats struct {
 	RTCPIn, RTCPOut       uint64
 	Remote                netip.AddrPort // latched source, else the SDP address
 	Codec                 string         // codec the side sends and receives, "" before its SDP
+	Played                uint64         // RTP packets of the gateway's own audio (prompts, tones) sent toward the side
 }
 
 // Bridge anchors the audio of one call: a port pair facing each side, and
@@ -256,10 +257,13 @@ func buildRoute(from, to *sdpState) *route {
 		}
 		switch {
 		case from.known && from.te != 0 && c.PT == from.te:
-			if to.te == 0 {
-				r.act[c.PT] = actNoTE
-			} else {
+			switch {
+			case to.te != 0:
 				r.act[c.PT], r.pt[c.PT] = actPass, to.te
+			case to.codec.Name == "":
+				r.act[c.PT] = actNoRemote
+			default:
+				r.act[c.PT] = actNoTE // played to the other side as a tone (tap)
 			}
 		case c.isG711():
 			switch {
@@ -288,6 +292,7 @@ func (b *Bridge) Stats(s Side) Stats {
 		BytesOut:   out.rtpIn.fwdBytes.Load(),
 		RTCPIn:     in.rtcpIn.pkts.Load(),
 		RTCPOut:    out.rtcpIn.fwdPkts.Load(),
+		Played:     in.played.Load(),
 	}
 	for i := range in.rtpIn.dropped {
 		st.Dropped += in.rtpIn.dropped[i].Load() + in.rtcpIn.dropped[i].Load()
@@ -384,7 +389,7 @@ const (
 	actUlawToAlaw               // transcode, rewrite PT
 	actAlawToUlaw
 	actPass     // telephone-event: rewrite PT
-	actNoTE     // telephone-event, but the other leg has none
+	actNoTE     // telephone-event, but the other leg has none: it hears a tone
 	actNoRemote // the other leg has no codec yet
 )
 

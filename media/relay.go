@@ -60,17 +60,17 @@ func (b *Bridge) relayPacket(in, out *leg, pkt []byte, src netip.AddrPort) dropR
 		return dropUnknownPT
 	}
 	in.latch(&in.latchRTP, src, b, "rtp")
-	if k := r.kind[pt]; k != kindNone {
-		b.tap(in, out, k, pkt, payload)
-	}
-	if in.relayOff.Load() || out.player.Load() != 0 {
-		return dropNone // heard by the taps, not by the other side
+	if r.kind[pt] != kindNone {
+		b.tap(in, r, pt, pkt, payload)
 	}
 	switch act {
 	case actNoTE:
 		return dropNoTelephoneEvent
 	case actNoRemote:
 		return dropNoRemote
+	}
+	if in.relayOff.Load() || out.player.Load() != 0 {
+		return dropNone // heard by the taps, not by the other side
 	}
 	dst, ok := out.target(&out.latchRTP, false)
 	if !ok {

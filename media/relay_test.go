@@ -256,7 +256,13 @@ func TestRelayDrops(t *testing.T) {
 	if got, _ := b.recv(); got.PayloadType != 0 || got.Payload[0] != 3 {
 		t.Errorf("B got PT %d payload %d", got.PayloadType, got.Payload[0])
 	}
-	waitFor(t, func() bool { return br.Stats(SideA).Dropped == 4 })
+	deadlineDrops := time.Now().Add(5 * time.Second)
+	for br.Stats(SideA).Dropped != 4 {
+		if time.Now().After(deadlineDrops) {
+			t.Fatalf("dropped %d, want 4: %v", br.Stats(SideA).Dropped, gather(t, e))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	// The out counter moves just after the send.
 	var m map[string]float64
 	deadline := time.Now().Add(5 * time.Second)

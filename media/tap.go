@@ -61,8 +61,10 @@ func (b *Bridge) SetRelay(from Side, on bool) {
 }
 
 // tap feeds a packet from in's side to the recording and the digit
-// detectors. k is what the payload carries.
-func (b *Bridge) tap(in, out *leg, k payloadKind, pkt, payload []byte) {
+// detectors; r is the side's route, which tells what payload type pt
+// carries and what the other side negotiated.
+func (b *Bridge) tap(in *leg, r *route, pt uint8, pkt, payload []byte) {
+	k := r.kind[pt]
 	if k == kindEvent {
 		ev, err := ParseTelephoneEvent(payload)
 		if err != nil {
@@ -80,9 +82,9 @@ func (b *Bridge) tap(in, out *leg, k payloadKind, pkt, payload []byte) {
 			(*f)(in.side, d, "rfc4733")
 		}
 		// RFC 4733 events toward a side without telephone-event would be
-		// lost: that side hears the digit as a tone instead.
-		if sf := out.send.Load(); sf != nil && sf.kind != kindNone && b.outHasNoEvents(out) {
-			b.toneTo(out.side, d)
+		// lost (actNoTE): that side hears the digit as a tone instead.
+		if r.act[pt] == actNoTE {
+			b.toneTo(in.side.Other(), d)
 		}
 		return
 	}
@@ -92,19 +94,19 @@ func (b *Bridge) tap(in, out *leg, k payloadKind, pkt, payload []byte) {
 		return
 	}
 	pcm := in.taps.pcm[:len(payload)]
-	if k == kindUlaw {
-		for i, v := range payload {
-			pcm[i] = ulawToLinear[v]
-		}
-	} else {
-		for i, v := range payload {
-			pcm[i] = alawToLinear[v]
-		}
+	table := &ulawToLinear
+	if k == kindAlaw {
+		table = &alawToLinear
+	}
+	for i, v := range payload {
+		pcm[i] = table[v]
 	}
 	if sink != nil {
 		sink.s.Audio(int(in.side), binary.BigEndian.Uint32(pkt[8:]), binary.BigEndian.Uint32(pkt[4:]), pcm)
 	}
-	if f != nil && !b.inHasEvents(in) {
+	// A side that negotiated telephone-event sends its digits as events,
+	// so its audio is not searched for tones.
+	if f != nil && !r.events {
 		if in.taps.tones == nil {
 			in.taps.tones = NewToneDetector()
 		}
@@ -113,16 +115,6 @@ func (b *Bridge) tap(in, out *leg, k payloadKind, pkt, payload []byte) {
 		}
 	}
 }
-
-// inHasEvents tells whether l's side negotiated telephone-events (then its
-// audio is not searched for tones: the phone sends digits as events).
-func (b *Bridge) inHasEvents(l *leg) bool {
-	return l.route.Load().events
-}
-
-// outHasNoEvents tells whether l's side negotiated no telephone-event, so
-// digits must reach it as tones.
-func (b *Bridge) outHasNoEvents(l *leg) bool { return !b.inHasEvents(l) }
 
 // toneTo plays digit d as a tone toward side s, in the background.
 func (b *Bridge) toneTo(s Side, d rune) {

@@ -204,6 +204,9 @@ func TestPlay(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("Play: %v", err)
 	}
+	if st := br.Stats(SideB); st.Played != 5 || st.PacketsOut != 0 {
+		t.Errorf("B's stats: played %d, relayed %d; want 5 played and nothing of A's", st.Played, st.PacketsOut)
+	}
 	for i := 1; i < 5; i++ {
 		if seqs[i] != seqs[i-1]+1 || tss[i] != tss[i-1]+FrameSamples {
 			t.Fatalf("packet %d: seq %d ts %d after seq %d ts %d", i, seqs[i], tss[i], seqs[i-1], tss[i-1])
