@@ -24,9 +24,11 @@ const framePeriod = 20 * time.Millisecond
 // else ctx's error or ErrBridgeClosed.
 //
 // Frames are sent on an absolute schedule (start + n * 20 ms) so the pace
-// does not drift with scheduling delays; a frame more than one period late
-// is skipped rather than sent in a burst. Before the side's codec or
-// address is known the frames are dropped, and time runs on.
+// does not drift with scheduling delays. After a stall of more than one
+// period the schedule restarts from now: the late frame is sent, not a
+// burst to catch up, and no audio of the prompt is lost (the receiver's
+// jitter buffer absorbs the gap). Before the side's codec or address is
+// known the frames are dropped, and time runs on.
 func (b *Bridge) Play(ctx context.Context, to Side, src Source) error {
 	if !b.addPlay() {
 		return ErrBridgeClosed
@@ -96,8 +98,8 @@ func (b *Bridge) play(ctx context.Context, to Side, src Source) error {
 		if !src.Read(frame[:]) {
 			return nil
 		}
-		if -time.Until(due) > framePeriod {
-			continue // late: keep the schedule, lose the frame
+		if late := -time.Until(due); late > framePeriod {
+			start = start.Add(late) // stalled: pace the rest from now
 		}
 		sf := l.send.Load()
 		if sf == nil || sf.kind == kindNone {
