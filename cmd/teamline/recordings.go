@@ -28,7 +28,7 @@ func (a *app) recordingsDir() string {
 func (a *app) newRecordings(reg prometheus.Registerer) (*recording.Service, error) {
 	cfg := a.cfg.Recording
 	policy := func(ctx context.Context) (recording.Policy, error) {
-		st, err := a.dir.GetSettings(ctx)
+		st, err := a.calls.GetSettings(ctx) // per recorded call: from the cache
 		if err != nil {
 			return recording.Policy{}, err
 		}

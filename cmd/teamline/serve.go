@@ -49,6 +49,9 @@ func (a *app) serve(ctx context.Context) error {
 		buildInfo(v, rev),
 	)
 
+	// The call path reads settings and numbers through one cache: the SIP
+	// backend, the router and the recording policy.
+	a.calls = directory.NewReadCache(a.dir, directoryCacheTTL)
 	if _, err := a.newRecordings(reg); err != nil {
 		return err
 	}
@@ -150,7 +153,6 @@ func (a *app) newSIPServer() (*sip.Server, error) {
 			opts = append(opts, sip.WithTLS(l.TLSCert, l.TLSKey))
 		}
 	}
-	a.calls = directory.NewReadCache(a.dir, directoryCacheTTL)
 	backend, err := a.sipBackend()
 	if err != nil {
 		return nil, err
