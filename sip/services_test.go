@@ -853,6 +853,39 @@ func TestEarlyMediaAfterConsent(t *testing.T) {
 	closedRecord(t, gw)
 }
 
+// An agent who hangs up while hearing the whisper has not accepted: the
+// caller goes on to the agent's voicemail at once, without waiting for the
+// accept timeout (R-IN-4, R-IN-7).
+func TestAgentHangsUpDuringWhisper(t *testing.T) {
+	gw, _ := mediaGateway(t, "  press_one_to_claim: true\n", func(b *sip.Backend) { b.Calls.AcceptTimeout = 5 * time.Second })
+	alice := registered(t, gw, "alice", "alice-pw-1", "127.0.0.1")
+	trunk, done := whisperedCall(t, gw, alice)
+	alice.mu.Lock()
+	d := alice.dialogs[len(alice.dialogs)-1]
+	alice.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if err := d.Bye(ctx); err != nil {
+		t.Fatalf("alice's BYE: %v", err)
+	}
+	var r callResult
+	select {
+	case r = <-done:
+	case <-time.After(3 * time.Second):
+		t.Fatal("the caller was not answered by voicemail after the agent hung up")
+	}
+	if r.err != nil {
+		t.Fatalf("call: %v", r.err)
+	}
+	eventually(t, "the voicemail greeting", func() bool { return startsWith(trunk.rtp.got(), tone(800, 300)) })
+	if err := r.sess.Bye(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if rec := closedRecord(t, gw); rec.Result != billing.ResultVoicemail || rec.Username != "alice" {
+		t.Errorf("record %s by %q, want voicemail of alice", rec.Result, rec.Username)
+	}
+}
+
 // A caller who hangs up while the agent hears the whisper: the agent's leg
 // is ended and the call is recorded as cancelled, not sent to voicemail.
 func TestCallerHangsUpDuringWhisper(t *testing.T) {
