@@ -186,9 +186,10 @@ func (c *call) supervise(maxDuration time.Duration) {
 	}
 }
 
-// leg returns the dialog session of side (0 caller, 1 callee).
+// session returns the dialog session of side (0 caller, 1 callee): Do sends
+// a request within the dialog and waits for its final response.
 func (c *call) session(side int) interface {
-	TransactionRequest(context.Context, *gosip.Request) (gosip.ClientTransaction, error)
+	Do(context.Context, *gosip.Request) (*gosip.Response, error)
 	WriteRequest(*gosip.Request) error
 } {
 	c.mu.Lock()

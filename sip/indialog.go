@@ -226,16 +226,17 @@ func (s *Server) reinvite(ctx context.Context, c *call, side int, req *gosip.Req
 	if err != nil {
 		return &reply{code: 500, reason: "Server Internal Error", why: err.Error()}
 	}
-	res, err := s.sendInDialog(ctx, c, 1-side, fwd)
+	other := c.session(1 - side)
+	res, err := other.Do(ctx, fwd)
 	if err != nil {
 		return &reply{code: 408, reason: "Request Timeout", why: err.Error()}
 	}
 	if !res.IsSuccess() {
 		return &reply{code: res.StatusCode, reason: res.Reason}
 	}
-	if ack, err := s.inDialogAck(c, 1-side, fwd); err == nil {
-		_ = c.session(1 - side).WriteRequest(ack)
-	}
+	// The ACK to that 2xx: the session gives it the INVITE's CSeq number
+	// (RFC 3261 13.2.2.4).
+	_ = other.WriteRequest(gosip.NewRequest(gosip.ACK, fwd.Recipient))
 	if d, err := media.ParseSDP(res.Body()); err == nil {
 		_ = c.bridge.SetRemote(there, d)
 	}
@@ -259,7 +260,7 @@ func (s *Server) relayInfo(ctx context.Context, c *call, side int, req *gosip.Re
 	if err != nil {
 		return &reply{code: 500, reason: "Server Internal Error", why: err.Error()}
 	}
-	res, err := s.sendInDialog(ctx, c, 1-side, fwd)
+	res, err := c.session(1-side).Do(ctx, fwd)
 	if err != nil {
 		return &reply{code: 408, reason: "Request Timeout", why: err.Error()}
 	}
@@ -283,37 +284,6 @@ func (s *Server) inDialogRequest(c *call, side int, m gosip.RequestMethod, body 
 		req.SetBody(body)
 	}
 	return req, nil
-}
-
-// inDialogAck is the ACK to a 2xx of a re-INVITE we sent (same CSeq number,
-// RFC 3261 13.2.2.4).
-func (s *Server) inDialogAck(c *call, side int, invite *gosip.Request) (*gosip.Request, error) {
-	ack := gosip.NewRequest(gosip.ACK, invite.Recipient)
-	return ack, nil
-}
-
-// sendInDialog sends req within side's dialog and waits for the final
-// response.
-func (s *Server) sendInDialog(ctx context.Context, c *call, side int, req *gosip.Request) (*gosip.Response, error) {
-	sess := c.session(side)
-	tx, err := sess.TransactionRequest(ctx, req)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Terminate()
-	for {
-		select {
-		case res := <-tx.Responses():
-			if res.IsProvisional() {
-				continue
-			}
-			return res, nil
-		case <-tx.Done():
-			return nil, tx.Err()
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-	}
 }
 
 func mediaSide(side int) media.Side {

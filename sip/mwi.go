@@ -79,20 +79,12 @@ func (s *Server) sendNotify(ctx context.Context, t *target, body []byte) error {
 	}
 	nctx, cancel := context.WithTimeout(ctx, mwiTimeout)
 	defer cancel()
-	tx, err := cl.TransactionRequest(nctx, req)
+	res, err := cl.Do(nctx, req)
 	if err != nil {
 		return err
 	}
-	defer tx.Terminate()
-	select {
-	case res := <-tx.Responses():
-		if res.StatusCode >= 300 {
-			return fmt.Errorf("status %d", res.StatusCode)
-		}
-		return nil
-	case <-tx.Done():
-		return tx.Err()
-	case <-nctx.Done():
-		return nctx.Err()
+	if res.StatusCode >= 300 {
+		return fmt.Errorf("status %d", res.StatusCode)
 	}
+	return nil
 }
