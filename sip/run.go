@@ -306,13 +306,7 @@ func (s *Server) answerA(c *call, dtx *sipgo.DialogServerSession, win *forkEvent
 	// consent prompt before the two are bridged (the agent hears
 	// silence meanwhile). Inbound, the caller heard it before ringing.
 	outboundConsent := c.svc.consent && c.rec.Direction == billing.Outbound
-	if !outboundConsent {
-		c.bridge.SetRelay(media.SideA, true)
-		c.bridge.SetRelay(media.SideB, true)
-	} else {
-		c.bridge.SetRelay(media.SideA, false)
-		c.bridge.SetRelay(media.SideB, false)
-	}
+	c.relay(!outboundConsent)
 	c.bridge.Start()
 	trunk := ""
 	if win.t.trunk != nil && c.rec.Direction != billing.Inbound {
@@ -331,8 +325,7 @@ func (s *Server) answerA(c *call, dtx *sipgo.DialogServerSession, win *forkEvent
 			if !s.playConsent(ctx, c, media.SideB) {
 				return
 			}
-			c.bridge.SetRelay(media.SideA, true)
-			c.bridge.SetRelay(media.SideB, true)
+			c.relay(true)
 			if c.svc.record {
 				s.startRecording(c, c.agent(win))
 			}

@@ -67,12 +67,19 @@ func (s *Server) earlyMedia(c *call, dtx *sipgo.DialogServerSession) error {
 	if err != nil {
 		return err
 	}
-	c.bridge.SetRelay(media.SideA, false)
-	c.bridge.SetRelay(media.SideB, false)
+	c.relay(false)
 	c.bridge.Start()
 	res := gosip.NewResponseFromRequest(dtx.InviteRequest, 183, "Session Progress", body)
 	res.AppendHeader(gosip.NewHeader("Content-Type", "application/sdp"))
 	return dtx.WriteResponse(res)
+}
+
+// relay turns both directions of the bridge on or off: off while the
+// gateway alone speaks to a side (consent prompt, ringback, whisper), on
+// once the two sides are bridged.
+func (c *call) relay(on bool) {
+	c.bridge.SetRelay(media.SideA, on)
+	c.bridge.SetRelay(media.SideB, on)
 }
 
 // playConsent plays the consent prompt toward side and notes it on the
@@ -205,8 +212,7 @@ func (s *Server) accepted(ctx context.Context, c *call, win *forkEvent) bool {
 	if err := c.bridge.SetRemote(media.SideB, d); err != nil {
 		return reject(err.Error())
 	}
-	c.bridge.SetRelay(media.SideA, false)
-	c.bridge.SetRelay(media.SideB, false)
+	c.relay(false)
 	c.bridge.Start()
 	digits := c.listen(media.SideB)
 	defer c.unlisten()
