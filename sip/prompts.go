@@ -3,7 +3,6 @@ package sip
 import (
 	"bytes"
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 	"time"
@@ -68,11 +67,8 @@ var safeUsername = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 // readable one, else the shipped (or replaced) greeting.
 func (p *Prompts) Greeting(username string) (src media.Source, own bool) {
 	if p != nil && p.greetingsDir != "" && safeUsername.MatchString(username) && username[0] != '.' {
-		path := filepath.Join(p.greetingsDir, username+".wav")
-		if _, err := os.Stat(path); err == nil {
-			if pcm, err := media.LoadWAV(path); err == nil && len(pcm) > 0 {
-				return media.NewPCMSource(pcm), true
-			}
+		if pcm, err := media.LoadWAV(filepath.Join(p.greetingsDir, username+".wav")); err == nil && len(pcm) > 0 {
+			return media.NewPCMSource(pcm), true
 		}
 	}
 	return p.Source(prompts.VoicemailGreeting), false
