@@ -711,6 +711,25 @@ func TestVoicemailHashEnds(t *testing.T) {
 	}
 }
 
+// A message stops at the maximum length: the caller hears goodbye and the
+// gateway hangs up, with the message kept.
+func TestVoicemailMaxLength(t *testing.T) {
+	gw, _ := mediaGateway(t, "", func(b *sip.Backend) { b.Voicemail.MaxLength = time.Second })
+	// alice has no phone registered: straight to voicemail.
+	trunk := newPhone(t, "127.0.0.2")
+	if _, err := trunk.call(gw, "+15125550110", "+17375559999", nil); err != nil {
+		t.Fatalf("call: %v", err)
+	}
+	eventually(t, "BYE from the gateway", func() bool { return trunk.byes.Load() == 1 })
+	rec := closedRecord(t, gw)
+	if rec.Result != billing.ResultVoicemail || rec.SIPReason != "voicemail complete" || rec.RecordingID == 0 {
+		t.Fatalf("record %s %q recording %d", rec.Result, rec.SIPReason, rec.RecordingID)
+	}
+	if r := waitRecording(t, gw, rec.RecordingID); r.DurationMS < 900 || r.DurationMS > 1600 {
+		t.Errorf("message of %d ms, want about the maximum length of 1 s", r.DurationMS)
+	}
+}
+
 // R-REC-5: with the storage quota full a call is not recorded but works,
 // and the service says why.
 func TestRecordingQuotaFull(t *testing.T) {
