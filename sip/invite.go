@@ -34,11 +34,10 @@ func (s *Server) identify(ctx context.Context, req *gosip.Request) (party, error
 	}
 	cred := digestCredentials(req, s.opts.realm)
 	if cred == nil {
-		from := ""
-		if f := req.From(); f != nil {
-			from = strings.ToLower(f.Address.User)
-		}
-		if u, err := b.Directory.GetUserByUsername(ctx, from); (err == nil && u.SIP != nil) || b.hasInboundCredentials() {
+		// Challenged when a trunk authenticates by digest (then without a
+		// database query: a scanner's every INVITE gets here), or when
+		// the sender claims to be a user with a SIP login.
+		if b.hasInboundCredentials() || s.sipUser(ctx, req) {
 			return party{}, s.challenge(req, false)
 		}
 		if b.Registrar.DropUnknown {
@@ -60,6 +59,16 @@ func (s *Server) identify(ctx context.Context, req *gosip.Request) (party, error
 		return party{}, err
 	}
 	return party{user: &u}, nil
+}
+
+// sipUser reports whether the From user of req is a user with a SIP login.
+func (s *Server) sipUser(ctx context.Context, req *gosip.Request) bool {
+	f := req.From()
+	if f == nil {
+		return false
+	}
+	u, err := s.opts.backend.Directory.GetUserByUsername(ctx, strings.ToLower(f.Address.User))
+	return err == nil && u.SIP != nil
 }
 
 // serveInvite runs one call from its first INVITE to its end. It returns

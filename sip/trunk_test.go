@@ -4,12 +4,14 @@ import (
 	"context"
 	"net/netip"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	gosip "github.com/emiago/sipgo/sip"
 
 	"github.com/teamline/teamline/billing"
+	"github.com/teamline/teamline/directory"
 	"github.com/teamline/teamline/sip"
 )
 
@@ -96,14 +98,35 @@ func TestOutboundNoFailoverOnBusy(t *testing.T) {
 	}
 }
 
+// userLookups counts the directory's user lookups.
+type userLookups struct {
+	sip.Directory
+	n atomic.Int32
+}
+
+func (u *userLookups) GetUserByUsername(ctx context.Context, username string) (directory.User, error) {
+	u.n.Add(1)
+	return u.Directory.GetUserByUsername(ctx, username)
+}
+
 func TestTrunkInboundByCredentials(t *testing.T) {
+	var lookups *userLookups
 	gw := startGatewayWith(t, gatewayTeam, func(b *sip.Backend) {
 		b.Trunks = []sip.Trunk{{Name: "cloud", Proxy: "127.0.0.1:9", InboundUsername: "cloud-in", InboundPassword: "in-pw"}}
+		lookups = &userLookups{Directory: b.Directory}
+		b.Directory = lookups
 	})
 	alice := registered(t, gw, "alice", "alice-pw-1", "127.0.0.1")
 	carrier := newPhone(t, "127.0.0.3")
+	before := lookups.n.Load()
 	if _, err := carrier.call(gw, "+15125550110", "+17375559999", nil); statusOf(t, err) != 407 {
 		t.Fatal("an unauthenticated INVITE from an unknown address was not challenged")
+	}
+	// A trunk authenticates by digest, so any INVITE without credentials
+	// is challenged: the directory has nothing to add (a scanner's every
+	// packet would be a database query).
+	if n := lookups.n.Load() - before; n != 0 {
+		t.Errorf("the challenge took %d user lookups, want none", n)
 	}
 	if _, err := carrier.call(gw, "+15125550110", "+17375559999", &authWrong); statusOf(t, err) != 403 {
 		t.Fatal("wrong trunk credentials were not refused")
