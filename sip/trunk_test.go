@@ -81,6 +81,29 @@ func TestOutboundFailoverAndCarrierAuth(t *testing.T) {
 	}
 }
 
+// Every trunk failing with a server error: each was tried, and the caller
+// gets 480, not the carrier's 503 (which would tell the caller's side that
+// the gateway itself is down).
+func TestOutboundAllTrunksDown(t *testing.T) {
+	first, second := newPhone(t, "127.0.0.2"), newPhone(t, "127.0.0.2")
+	first.answer.Store("unavailable")
+	second.answer.Store("unavailable")
+	gw := startGatewayWith(t, gatewayTeam, func(b *sip.Backend) {
+		b.Trunks = []sip.Trunk{{Name: "a", Proxy: first.addr, Outbound: true}, {Name: "b", Proxy: second.addr, Outbound: true}}
+	})
+	alice := registered(t, gw, "alice", "alice-pw-1", "127.0.0.1")
+	_, err := alice.call(gw, "+15125557777", "alice", aliceAuth)
+	if code := statusOf(t, err); code != 480 {
+		t.Fatalf("got %d, want 480", code)
+	}
+	if first.invites.Load() != 1 || second.invites.Load() != 1 {
+		t.Errorf("INVITEs: %d and %d, want one through each trunk", first.invites.Load(), second.invites.Load())
+	}
+	if r := closedRecord(t, gw); r.Result != billing.ResultUnavailable || r.SIPCode != 480 {
+		t.Errorf("record %s %d, want unavailable 480", r.Result, r.SIPCode)
+	}
+}
+
 func TestOutboundNoFailoverOnBusy(t *testing.T) {
 	busy := newPhone(t, "127.0.0.2")
 	busy.answer.Store("busy")
