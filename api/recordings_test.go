@@ -783,7 +783,8 @@ func TestCallConsentJSON(t *testing.T) {
 		if err := e.st.SetCallConsent(ctx, ids[0], "skipped:one-party:TX", at); err != nil {
 			t.Fatal(err)
 		}
-		if err := e.st.SetCallRecording(ctx, ids[0], 77); err != nil {
+		rec := recording.Recording{CallRecordID: ids[0], CallID: "c0", Kind: recording.KindCall, Username: "alice", Path: "c0.wav", Start: callT0}
+		if err := e.st.CreateRecording(ctx, &rec); err != nil {
 			t.Fatal(err)
 		}
 		var c struct {
@@ -792,7 +793,7 @@ func TestCallConsentJSON(t *testing.T) {
 			RecordingID int64     `json:"recording_id"`
 		}
 		e.do(t, "GET", fmt.Sprintf("/api/v1/calls/%d", ids[0]), alice, nil).want(t, http.StatusOK, &c)
-		if c.Consent != "skipped:one-party:TX" || !c.ConsentAt.Equal(at) || c.RecordingID != 77 {
+		if c.Consent != "skipped:one-party:TX" || !c.ConsentAt.Equal(at) || c.RecordingID != rec.ID {
 			t.Errorf("call with consent: %+v", c)
 		}
 		var raw map[string]any

@@ -71,7 +71,10 @@ type CallRecord struct {
 	// "skipped:one-party:TX", or "" when nothing was recorded.
 	Consent     string
 	ConsentAt   time.Time // when Consent was decided; zero = not yet
-	RecordingID int64     // the call's recording (recording.Recording.ID), 0 = none
+	// RecordingID is the call's recording or voicemail (the recording
+	// whose CallRecordID is this record), 0 = none; read-only, the store
+	// derives it, so a deleted recording is no longer named.
+	RecordingID int64
 }
 
 // Duration is the billable talk time: End-Answer for an answered call that
@@ -148,7 +151,4 @@ type CallRecords interface {
 	// recording (see CallRecord.Consent); setting it again replaces it.
 	// ErrNotFound for an unknown id.
 	SetCallConsent(ctx context.Context, id int64, consent string, at time.Time) error
-	// SetCallRecording links the call to its recording. ErrNotFound for an
-	// unknown id.
-	SetCallRecording(ctx context.Context, id int64, recordingID int64) error
 }

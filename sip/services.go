@@ -364,11 +364,6 @@ func (c *call) setRecording(sess *recording.Session) {
 	c.recording = sess
 	c.mu.Unlock()
 	c.bridge.SetSink(sess)
-	ctx, cancel := context.WithTimeout(context.Background(), telephonyTimeout)
-	defer cancel()
-	if err := c.s.opts.backend.Records.SetCallRecording(ctx, c.rec.ID, sess.ID()); err != nil {
-		c.log.Error("call record recording id not written", "error", err)
-	}
 	c.log.Info("recording started", "recording", sess.ID())
 }
 

@@ -24,7 +24,9 @@ const interruptedReason = "gateway restarted"
 
 const selectCallRecords = `SELECT id, call_id, node, direction, from_party, to_party, dialed, number_kind,
 	role, username, lead_id, trunk, route, start_at, answer_at, end_at, result, sip_code, sip_reason,
-	consent, consent_at, recording_id
+	consent, consent_at,
+	-- derived: the call's recording (a call or voicemail), 0 for none
+	COALESCE((SELECT MAX(r.id) FROM recordings r WHERE r.call_record_id = call_records.id), 0)
 FROM call_records`
 
 // nullTime is NULL for the zero time, else t for a placeholder.
@@ -65,11 +67,11 @@ func (s *Store) CreateCallRecord(ctx context.Context, r *billing.CallRecord) err
 	c.ConsentAt = roundZero(r.ConsentAt)
 	res, err := s.q.ExecContext(ctx, `INSERT INTO call_records (call_id, node, direction, from_party, to_party,
 		dialed, number_kind, role, username, lead_id, trunk, route, start_at, answer_at, end_at, result,
-		sip_code, sip_reason, consent, consent_at, recording_id)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		sip_code, sip_reason, consent, consent_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.CallID, c.Node, string(c.Direction), c.From, c.To, c.Dialed, c.NumberKind, c.Role, c.Username,
 		c.LeadID, c.Trunk, c.Route, fmtTime(c.Start), nullTime(c.Answer), nullTime(c.End), string(c.Result),
-		c.SIPCode, c.SIPReason, c.Consent, nullTime(c.ConsentAt), c.RecordingID)
+		c.SIPCode, c.SIPReason, c.Consent, nullTime(c.ConsentAt))
 	if err != nil {
 		return writeErr(err, what)
 	}
@@ -150,12 +152,6 @@ func (s *Store) SetCallTrunk(ctx context.Context, id int64, trunk string) error 
 func (s *Store) SetCallConsent(ctx context.Context, id int64, consent string, at time.Time) error {
 	return s.updateOne(ctx, fmt.Sprintf("call record %d", id), `UPDATE call_records SET consent = ?, consent_at = ? WHERE id = ?`,
 		consent, nullTime(at), id)
-}
-
-// SetCallRecording links call id to its recording (0 unlinks it).
-// ErrNotFound for an unknown id.
-func (s *Store) SetCallRecording(ctx context.Context, id int64, recordingID int64) error {
-	return s.updateOne(ctx, fmt.Sprintf("call record %d", id), `UPDATE call_records SET recording_id = ? WHERE id = ?`, recordingID, id)
 }
 
 // CloseOpenCallRecords ends the open records of node at at as interrupted

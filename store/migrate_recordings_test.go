@@ -40,9 +40,11 @@ func TestMigrateFromVersion2(t *testing.T) {
 
 			same(t, "applied", get(s.Migrate(ctx))(t), []string{"00003_recordings.sql"})
 			same(t, "old record", get(s.GetCallRecord(ctx, id))(t), want)
-			r := rec(t, s, recording.KindCall, "alice", 0, t0)
+			r := recording.Recording{CallRecordID: id, CallID: "old@gw", Kind: recording.KindCall, Username: "alice",
+				Path: "old.wav", Start: t0}
+			must(t, s.CreateRecording(ctx, &r))
+			r = get(s.GetRecording(ctx, r.ID))(t)
 			must(t, s.SetCallConsent(ctx, id, "skipped:one-party:TX", t0))
-			must(t, s.SetCallRecording(ctx, id, r.ID))
 			want.Consent, want.ConsentAt, want.RecordingID = "skipped:one-party:TX", start, r.ID
 			same(t, "old record, consented and recorded", get(s.ListCallRecords(ctx, billing.CallFilter{}))(t), []billing.CallRecord{want})
 			same(t, "recordings", get(s.ListRecordings(ctx, recording.Filter{}))(t), []recording.Recording{r})

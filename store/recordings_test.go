@@ -373,18 +373,22 @@ func TestCallRecordConsentAndRecording(t *testing.T) {
 		r.Consent, r.ConsentAt = "", time.Time{}
 		same(t, "consent cleared", get(s.GetCallRecord(ctx, r.ID))(t), r)
 
-		v := rec(t, s, recording.KindCall, "alice", 0, t0)
-		must(t, s.SetCallRecording(ctx, r.ID, v.ID))
-		must(t, s.SetCallRecording(ctx, r.ID, v.ID))
+		// The call's recording is the one naming the call record; another
+		// call's recording does not count.
+		other := recording.Recording{CallRecordID: r.ID + 1000, CallID: "x", Kind: recording.KindCall, Path: "x.wav", Start: t0}
+		must(t, s.CreateRecording(ctx, &other))
+		same(t, "not recorded", get(s.GetCallRecord(ctx, r.ID))(t).RecordingID, int64(0))
+		v := recording.Recording{CallRecordID: r.ID, CallID: r.CallID, Kind: recording.KindCall, Username: "alice", Path: "v.wav", Start: t0}
+		must(t, s.CreateRecording(ctx, &v))
 		r.RecordingID = v.ID
 		same(t, "recording", get(s.GetCallRecord(ctx, r.ID))(t), r)
 		same(t, "listed", get(s.ListCallRecords(ctx, billing.CallFilter{}))(t), []billing.CallRecord{r})
-		// The link stays when the recording goes: the call was recorded.
+		// A deleted recording (retention) is no longer named.
 		must(t, s.DeleteRecording(ctx, v.ID))
-		same(t, "recording deleted", get(s.GetCallRecord(ctx, r.ID))(t).RecordingID, v.ID)
+		same(t, "recording deleted", get(s.GetCallRecord(ctx, r.ID))(t).RecordingID, int64(0))
 
-		// Written at creation too.
-		c := billing.CallRecord{CallID: "c", Start: t0, Consent: "played", ConsentAt: t0, RecordingID: 9}
+		// Consent is written at creation too.
+		c := billing.CallRecord{CallID: "c", Start: t0, Consent: "played", ConsentAt: t0}
 		must(t, s.CreateCallRecord(ctx, &c))
 		if !c.ConsentAt.Equal(t0.Truncate(time.Microsecond)) || c.ConsentAt.Location() != time.UTC {
 			t.Errorf("created with consent at %v", c.ConsentAt)
@@ -392,7 +396,6 @@ func TestCallRecordConsentAndRecording(t *testing.T) {
 		same(t, "created with consent", get(s.GetCallRecord(ctx, c.ID))(t), c)
 
 		isErr(t, s.SetCallConsent(ctx, 999, "played", at), directory.ErrNotFound, "call record 999")
-		isErr(t, s.SetCallRecording(ctx, 999, 1), directory.ErrNotFound, "call record 999")
 		isErr(t, s.SetCallConsent(ctx, r.ID, strings.Repeat("c", 256), at), store.ErrTooLong, "consent")
 		bad := billing.CallRecord{Start: t0, Consent: strings.Repeat("c", 256)}
 		isErr(t, s.CreateCallRecord(ctx, &bad), store.ErrTooLong, "consent")
@@ -420,14 +423,13 @@ func TestRecordingBackendsAgree(t *testing.T) {
 		s := storetest.Open(t, d, store.WithClock(newClock().Now))
 		a := finished(t, s, recording.KindCall, "alice", t0, 1234)
 		must(t, s.SaveRecording(ctx, a.ID))
-		r := recording.Recording{Kind: recording.KindVoicemail, Username: "alice", Path: "vm.wav", Start: t0,
+		c := callRecord(t, s, "gw1", "alice", t0)
+		must(t, s.SetCallConsent(ctx, c.ID, "played", t0.Add(time.Second)))
+		r := recording.Recording{CallRecordID: c.ID, Kind: recording.KindVoicemail, Username: "alice", Path: "vm.wav", Start: t0,
 			SaveBy: t0.Add(time.Hour), ExpiresAt: t0.Add(48 * time.Hour)}
 		must(t, s.CreateRecording(ctx, &r))
 		must(t, s.FinishRecording(ctx, r.ID, 10, 20, "h"))
 		must(t, s.MarkHeard(ctx, r.ID))
-		c := callRecord(t, s, "gw1", "alice", t0)
-		must(t, s.SetCallConsent(ctx, c.ID, "played", t0.Add(time.Second)))
-		must(t, s.SetCallRecording(ctx, c.ID, a.ID))
 		var res result
 		res.list = get(s.ListRecordings(ctx, recording.Filter{}))(t)
 		res.due = get(s.DueRecordings(ctx, t0.Add(2*time.Hour), 0))(t)

@@ -33,20 +33,19 @@ CREATE TABLE recordings (
     KEY recordings_user_kind (username, kind, id), -- an agent's recordings, a box's voicemail, in ID order
     KEY recordings_lead (lead_id, id),
     KEY recordings_expires (expires_at),           -- the retention sweep: expired recordings,
-    KEY recordings_unsaved (saved, save_by)        -- and unsaved ones past save_by
+    KEY recordings_unsaved (saved, save_by),       -- and unsaved ones past save_by
+    KEY recordings_call (call_record_id)           -- a call record's recording
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 -- consent: how the caller was told of the recording ("played",
 -- "skipped:one-party:TX", "" when no recording was made); consent_at: when.
--- recording_id: the call's recording, 0 for none.
+-- A call's recording is the one whose call_record_id names it.
 ALTER TABLE call_records
     ADD COLUMN consent      VARCHAR(255) NOT NULL DEFAULT '',
-    ADD COLUMN consent_at   DATETIME(6)  NULL,
-    ADD COLUMN recording_id BIGINT       NOT NULL DEFAULT 0;
+    ADD COLUMN consent_at   DATETIME(6)  NULL;
 
 -- +goose Down
 ALTER TABLE call_records
-    DROP COLUMN recording_id,
     DROP COLUMN consent_at,
     DROP COLUMN consent;
 DROP TABLE recordings;

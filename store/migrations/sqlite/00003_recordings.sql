@@ -36,16 +36,16 @@ CREATE INDEX recordings_lead ON recordings (lead_id, id);
 -- The retention sweep: expired recordings, and unsaved ones past save_by.
 CREATE INDEX recordings_expires ON recordings (expires_at);
 CREATE INDEX recordings_unsaved ON recordings (saved, save_by);
+-- A call record's recording.
+CREATE INDEX recordings_call ON recordings (call_record_id);
 
 -- consent: how the caller was told of the recording ("played",
 -- "skipped:one-party:TX", "" when no recording was made); consent_at: when.
--- recording_id: the call's recording, 0 for none.
+-- A call's recording is the one whose call_record_id names it.
 ALTER TABLE call_records ADD COLUMN consent TEXT NOT NULL DEFAULT '' CONSTRAINT consent CHECK (length(consent) <= 255);
 ALTER TABLE call_records ADD COLUMN consent_at DATETIME;
-ALTER TABLE call_records ADD COLUMN recording_id BIGINT NOT NULL DEFAULT 0;
 
 -- +goose Down
-ALTER TABLE call_records DROP COLUMN recording_id;
 ALTER TABLE call_records DROP COLUMN consent_at;
 ALTER TABLE call_records DROP COLUMN consent;
 DROP TABLE recordings;
