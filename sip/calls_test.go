@@ -19,6 +19,7 @@ import (
 	"github.com/teamline/teamline/billing"
 	"github.com/teamline/teamline/directory"
 	"github.com/teamline/teamline/media"
+	"github.com/teamline/teamline/router"
 	"github.com/teamline/teamline/sip"
 )
 
@@ -627,4 +628,29 @@ func TestSilentPhoneRemovedAfterMissedKeepalives(t *testing.T) {
 	if want := "127.0.0.1:" + strconv.Itoa(portOf(alive.addr)); len(cs) != 1 || !strings.HasSuffix(cs[0].Source, want) {
 		t.Errorf("left contacts %+v, want the phone that answers (%s)", cs, want)
 	}
+}
+
+// panicRouter stands for a bug in routing.
+type panicRouter struct{}
+
+func (panicRouter) RouteCall(context.Context, router.Call) (router.Decision, error) {
+	panic("routing bug")
+}
+
+// A panic while a call is set up answers that call 500 and leaves the
+// gateway serving: the recovery covers the call path too, not only the
+// simple requests.
+func TestPanickingCallPathAnswers500(t *testing.T) {
+	gw := startGatewayWith(t, gatewayTeam, func(b *sip.Backend) {
+		b.Router = panicRouter{}
+		b.Trunks = []sip.Trunk{{Name: "carrier", Proxy: "127.0.0.1:9", Inbound: trunkSource, Outbound: true}}
+	})
+	trunk := newPhone(t, "127.0.0.2")
+	if res := trunk.invite(t, gw, "+15125550110"); res == nil || res.StatusCode != 500 {
+		t.Fatalf("INVITE whose routing panics: %v, want 500", res)
+	}
+	if !strings.Contains(gw.logs.String(), "sip handler panicked") {
+		t.Error("panic not logged")
+	}
+	registered(t, gw, "alice", "alice-pw-1", "127.0.0.1") // still serving
 }

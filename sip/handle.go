@@ -51,6 +51,25 @@ func (s *Server) serveRequest(req *gosip.Request, tx gosip.ServerTransaction) {
 		return
 	}
 	defer s.flight.leave()
+	// Every request, whichever path serves it below, gets these: a panic
+	// answers 500 (if nothing was answered yet) instead of taking the
+	// gateway and every call down, and an option tag we do not support
+	// in Require gets 420 (RFC 3261 8.2.2.3: e.g. an INVITE requiring
+	// 100rel must not be answered with unreliable provisional responses).
+	defer func() {
+		if r := recover(); r != nil {
+			log.Error("sip handler panicked", "panic", r, "stack", string(debug.Stack()))
+			s.respond(context.Background(), log, req, tx, errInternal)
+		}
+	}()
+	// RFC 3261 8.2: the method is inspected before the headers, so a
+	// method we do not implement gets 405 from its handler below.
+	if _, known := s.methods[req.Method]; known {
+		if err := checkRequire(req); err != nil {
+			s.respond(ctx, log, req, tx, err)
+			return
+		}
+	}
 	if s.opts.backend != nil {
 		if inDialog(req) && req.Method != gosip.CANCEL {
 			if s.serveInDialog(log, req, tx) {
@@ -63,25 +82,15 @@ func (s *Server) serveRequest(req *gosip.Request, tx gosip.ServerTransaction) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, handlerTimeout)
 	defer cancel()
-	s.respond(ctx, log, req, tx, s.decide(ctx, log, req))
+	s.respond(ctx, log, req, tx, s.decide(ctx, req))
 }
 
-// decide runs the checks every request gets (RFC 3261 8.2: method, then
-// headers), then the method's handler. A panicking handler answers 500
-// instead of taking the gateway down.
-func (s *Server) decide(ctx context.Context, log *slog.Logger, req *gosip.Request) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			log.Error("sip handler panicked", "panic", r, "stack", string(debug.Stack()))
-			err = errInternal
-		}
-	}()
+// decide answers a request no call or dialog takes: the method's handler,
+// or 405 for a method we do not implement (RFC 3261 8.2.1).
+func (s *Server) decide(ctx context.Context, req *gosip.Request) error {
 	h, ok := s.methods[req.Method]
 	if !ok {
-		return errMethodNotAllowed // RFC 3261 8.2.1
-	}
-	if err := checkRequire(req); err != nil {
-		return err
+		return errMethodNotAllowed
 	}
 	return h(ctx, req)
 }

@@ -76,13 +76,6 @@ func (s *Server) sipUser(ctx context.Context, req *gosip.Request) bool {
 // goroutine owned by the call table.
 func (s *Server) serveInvite(ctx context.Context, log *slog.Logger, req *gosip.Request, tx gosip.ServerTransaction) {
 	b := s.opts.backend
-	// The header check decide gives every other request (RFC 3261
-	// 8.2.2.3): an INVITE that requires 100rel must not be answered with
-	// unreliable provisional responses.
-	if err := checkRequire(req); err != nil {
-		s.respond(ctx, log, req, tx, err)
-		return
-	}
 	if s.callsDraining.Load() {
 		s.respond(ctx, log, req, tx, &reply{code: 503, reason: "Service Unavailable",
 			headers: []gosip.Header{gosip.NewHeader("Retry-After", "60")}, why: "gateway stopping"})
