@@ -69,8 +69,8 @@ type CallRecord struct {
 	// Consent is how the parties were told the call is recorded:
 	// "played" (the announcement), "skipped:<reason>" such as
 	// "skipped:one-party:TX", or "" when nothing was recorded.
-	Consent     string
-	ConsentAt   time.Time // when Consent was decided; zero = not yet
+	Consent   string
+	ConsentAt time.Time // when Consent was decided; zero = not yet
 	// RecordingID is the call's recording or voicemail (the recording
 	// whose CallRecordID is this record), 0 = none; read-only, the store
 	// derives it, so a deleted recording is no longer named.
