@@ -28,6 +28,7 @@ type ReadCache struct {
 	settings Settings
 	numbers  []Number          // ID order, as the store lists them
 	byE164   map[string]Number // by E.164
+	rules    []Rule            // evaluation order
 }
 
 // NewReadCache returns a cache over svc whose entries live at most ttl.
@@ -39,26 +40,54 @@ func NewReadCache(svc *Service, ttl time.Duration) *ReadCache {
 func (c *ReadCache) snapshot(ctx context.Context) (Settings, []Number, map[string]Number, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if err := c.loadLocked(ctx); err != nil {
+		return Settings{}, nil, nil, err
+	}
+	return c.settings, c.numbers, c.byE164, nil
+}
+
+// loadLocked refreshes what the cache holds when it is stale.
+func (c *ReadCache) loadLocked(ctx context.Context) error {
 	gen := c.svc.gen.Load()
 	if c.valid && gen == c.gen && c.now().Sub(c.loaded) < c.ttl {
-		return c.settings, c.numbers, c.byE164, nil
+		return nil
 	}
 	q := c.svc.store
 	st, err := q.GetSettings(ctx)
 	if err != nil {
-		return Settings{}, nil, nil, err
+		return err
 	}
 	ns, err := q.ListNumbers(ctx, NumberFilter{})
 	if err != nil {
-		return Settings{}, nil, nil, err
+		return err
+	}
+	rules, err := q.ListRules(ctx)
+	if err != nil {
+		return err
 	}
 	by := make(map[string]Number, len(ns))
 	for _, n := range ns {
 		by[n.E164] = n
 	}
-	c.settings, c.numbers, c.byE164 = st, ns, by
+	c.settings, c.numbers, c.byE164, c.rules = st, ns, by, rules
 	c.gen, c.loaded, c.valid = gen, c.now(), true
-	return st, ns, by, nil
+	return nil
+}
+
+// ListRules returns the lead-routing rules in evaluation order. The
+// rules are shared: callers must not change them.
+func (c *ReadCache) ListRules(ctx context.Context) ([]Rule, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.loadLocked(ctx); err != nil {
+		return nil, err
+	}
+	return c.rules, nil
+}
+
+// GetLead reads through to the Service.
+func (c *ReadCache) GetLead(ctx context.Context, id int64) (Lead, error) {
+	return c.svc.GetLead(ctx, id)
 }
 
 // GetSettings returns the account settings.

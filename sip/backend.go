@@ -25,13 +25,22 @@ type Directory interface {
 	ListNumbers(ctx context.Context, f directory.NumberFilter) ([]directory.Number, error)
 }
 
+// Router is the routing as calls use it. *router.Router implements it.
+type Router interface {
+	Route(ctx context.Context, req router.Request) (router.Decision, error)
+	// Claim gives the decision's lead to the agent who pressed 1.
+	Claim(ctx context.Context, d router.Decision, user string) error
+	// Answered tells who answered a routed call.
+	Answered(ctx context.Context, d router.Decision, user string) error
+}
+
 // Backend is everything the registrar and the B2BUA need. Without one (see
 // WithBackend) the server answers OPTIONS and refuses calls and
 // registrations, as a gateway with telephony switched off.
 type Backend struct {
 	Directory Directory
 	Phones    *directory.Phones
-	Router    router.Router
+	Router    Router
 	Contacts  directory.Contacts
 	Records   billing.CallRecords
 	Media     *media.Engine

@@ -70,6 +70,9 @@ type call struct {
 	whispering   chan struct{}
 	recording    *recording.Session
 	voicemailBox string // the call is a voicemail for this user
+	// spliced is the bridge of the agent who won an instant call, joined
+	// to this call's bridge (see splice).
+	spliced *media.Bridge
 }
 
 // errGatewayStopping is why ringing stops when the drain timeout passes.
@@ -130,6 +133,12 @@ func (c *call) finishNow(result billing.Result, code int, reason string) {
 	c.bg.Wait()
 	if c.bridge != nil {
 		c.bridge.Close()
+	}
+	c.mu.Lock()
+	spliced := c.spliced
+	c.mu.Unlock()
+	if spliced != nil {
+		spliced.Close()
 	}
 	c.closeRecording()
 	b := c.s.opts.backend

@@ -633,9 +633,13 @@ func TestSilentPhoneRemovedAfterMissedKeepalives(t *testing.T) {
 // panicRouter stands for a bug in routing.
 type panicRouter struct{}
 
-func (panicRouter) RouteCall(context.Context, router.Call) (router.Decision, error) {
+func (panicRouter) Route(context.Context, router.Request) (router.Decision, error) {
 	panic("routing bug")
 }
+
+func (panicRouter) Claim(context.Context, router.Decision, string) error { return nil }
+
+func (panicRouter) Answered(context.Context, router.Decision, string) error { return nil }
 
 // A panic while a call is set up answers that call 500 and leaves the
 // gateway serving: the recovery covers the call path too, not only the

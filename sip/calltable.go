@@ -15,11 +15,36 @@ type callTable struct {
 	byA map[string]*call
 	byB map[string]*call
 	all map[*call]struct{}
-	wg  sync.WaitGroup // one per call, from start until its records are closed
+	// offers are the legs of agents hearing an instant call's whisper,
+	// by the dialog ID the gateway has as their UAC.
+	offers map[string]*offerLeg
+	wg     sync.WaitGroup // one per call, from start until its records are closed
 }
 
 func newCallTable() *callTable {
-	return &callTable{byA: map[string]*call{}, byB: map[string]*call{}, all: map[*call]struct{}{}}
+	return &callTable{byA: map[string]*call{}, byB: map[string]*call{}, all: map[*call]struct{}{}, offers: map[string]*offerLeg{}}
+}
+
+func (t *callTable) addOffer(id string, o *offerLeg) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.offers[id] = o
+}
+
+func (t *callTable) removeOffer(id string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.offers, id)
+}
+
+// matchOffer finds the offer leg of an in-dialog request.
+func (t *callTable) matchOffer(req *gosip.Request) *offerLeg {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if id, err := gosip.DialogIDFromRequestUAC(req); err == nil {
+		return t.offers[id]
+	}
+	return nil
 }
 
 func (t *callTable) add(c *call) {

@@ -40,6 +40,8 @@ type ringOutcome struct {
 	winner *forkEvent // the fork that answered; nil if none
 	code   int        // best final status when nobody answered
 	reason string
+	// accepted: the winner pressed 1 already (claim, instant call).
+	accepted bool
 }
 
 // ring sends INVITE with body to every target at once and returns when one

@@ -92,7 +92,7 @@ func startGatewayOn(t *testing.T, team string, tweak func(*sip.Backend), listene
 	}
 	cache := directory.NewReadCache(dir, 2*time.Second)
 	b := sip.Backend{
-		Directory: cache, Phones: phones, Router: router.NewBasic(cache), Contacts: st, Records: st,
+		Directory: cache, Phones: phones, Router: router.New(cache, st), Contacts: st, Records: st,
 		MediaIP: netip.MustParseAddr("127.0.0.1"), Node: "test-node",
 		Calls: sip.CallConfig{InviteTimeout: 2 * time.Second, DrainTimeout: 2 * time.Second, CallerIDHeader: "X-Teamline-Caller-ID"},
 	}

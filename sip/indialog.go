@@ -25,6 +25,10 @@ const inDialogTimeout = 16 * time.Second
 func (s *Server) serveInDialog(log *slog.Logger, req *gosip.Request, tx gosip.ServerTransaction) bool {
 	c, side := s.calls.match(req)
 	if c == nil {
+		if o := s.calls.matchOffer(req); o != nil {
+			s.serveOffer(log, o, req, tx)
+			return true
+		}
 		return false
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), inDialogTimeout)
@@ -305,4 +309,39 @@ func (c *call) readBye(side int, req *gosip.Request, tx gosip.ServerTransaction)
 		return b.ReadBye(req, tx)
 	}
 	return errNoDialog
+}
+
+// serveOffer handles a request from an agent hearing an instant call's
+// whisper: a BYE ends that agent's offer, an INFO digit counts as pressed.
+func (s *Server) serveOffer(log *slog.Logger, o *offerLeg, req *gosip.Request, tx gosip.ServerTransaction) {
+	ctx, cancel := context.WithTimeout(context.Background(), inDialogTimeout)
+	defer cancel()
+	switch req.Method {
+	case gosip.BYE:
+		if err := o.ev.sess.ReadBye(req, tx); err != nil {
+			s.respond(ctx, log, req, tx, nil)
+		} else {
+			s.metrics.observe(req.Method, 200)
+		}
+		o.hangup()
+	case gosip.INFO:
+		ct := ""
+		if h := req.ContentType(); h != nil {
+			ct = h.Value()
+		}
+		d, err := media.ParseDTMFInfo(ct, req.Body())
+		if err != nil {
+			s.respond(ctx, log, req, tx, &reply{code: 415, reason: "Unsupported Media Type", why: err.Error()})
+			return
+		}
+		select {
+		case o.digits <- d:
+		default:
+		}
+		s.respond(ctx, log, req, tx, nil)
+	case gosip.OPTIONS:
+		s.respond(ctx, log, req, tx, nil)
+	default:
+		s.respond(ctx, log, req, tx, errMethodNotAllowed)
+	}
 }

@@ -34,7 +34,13 @@ func writeRTPPcap(t *testing.T, path string, pt uint8, ssrc uint32, payloads [][
 	// "no packet sent yet".
 	const start = 1_700_000_000 * 1_000_000
 	for i, payload := range payloads {
-		pkt := rtpEthernetFrame(uint16(i), uint32(i*160), ssrc, pt, i == 0, payload)
+		ts := uint32(i * 160)
+		if pt == eventPT {
+			// RFC 4733 2.5.1.2: every packet of one event carries the
+			// event's start time; its duration grows.
+			ts = 0
+		}
+		pkt := rtpEthernetFrame(uint16(i), ts, ssrc, pt, i == 0, payload)
 		at := start + int64(i)*rtpFrame
 		for _, v := range []uint32{uint32(at / 1_000_000), uint32(at % 1_000_000), uint32(len(pkt)), uint32(len(pkt))} {
 			_ = binary.Write(&b, le, v)
@@ -142,4 +148,23 @@ func TestWriteRTPPcap(t *testing.T) {
 	if off != len(b) {
 		t.Errorf("%d bytes after the last record", len(b)-off)
 	}
+}
+
+// eventPT is the telephone-event payload type the test phones offer.
+const eventPT = 101
+
+// digitEvents are the RFC 4733 packets of one key press of digit (0-9):
+// 200 ms of the event, then its end three times (RFC 4733 2.5.1.4).
+func digitEvents(digit byte) [][]byte {
+	var out [][]byte
+	for i := 1; i <= 10; i++ {
+		dur := uint16(i * 160)
+		flags := byte(10) // volume -10 dBm0
+		if i > 7 {
+			flags |= 0x80 // E: the end
+			dur = 7 * 160
+		}
+		out = append(out, []byte{digit, flags, byte(dur >> 8), byte(dur)})
+	}
+	return out
 }

@@ -13,15 +13,27 @@ import (
 )
 
 // callPlan is where a call goes: targets rung together (a user's phones),
-// or one after the other (trunks, for failover).
+// or one after the other (trunks, for failover), or agents offered the
+// call as a lead-routing rule says.
 type callPlan struct {
 	parallel   []*target
 	sequential []*target
-	from       caller
-	username   string // the agent the call is for (inbound, internal) or from (outbound)
-	result     billing.Result
-	code       int
-	reason     string
+	// agents are offered the call in turn (auto-assign, claim) or all at
+	// once (instant call), as mode says; each agent's phones ring together.
+	agents   []agentTargets
+	mode     router.Mode
+	decision *router.Decision
+	from     caller
+	username string // the agent the call is for (inbound, internal) or from (outbound)
+	result   billing.Result
+	code     int
+	reason   string
+}
+
+// agentTargets are the phones of one agent.
+type agentTargets struct {
+	user    string
+	targets []*target
 }
 
 // plan decides the targets of a call and fills in its record.
@@ -50,7 +62,7 @@ func (s *Server) planInbound(ctx context.Context, c *call, t *Trunk, req *gosip.
 		from = e
 	}
 	c.rec.From, c.rec.To, c.rec.Dialed = truncate(from, 64), truncate(did, 64), truncate(did, 64)
-	d, err := b.Router.RouteCall(ctx, router.Call{From: from, To: did})
+	d, err := b.Router.Route(ctx, router.Request{Kind: router.KindCall, From: from, To: did, CallID: req.CallID().Value()})
 	if err != nil {
 		return nil, s.storeError(err)
 	}
@@ -64,16 +76,34 @@ func (s *Server) planInbound(ctx context.Context, c *call, t *Trunk, req *gosip.
 			display = d.Lead.Name
 		}
 	}
-	plan := &callPlan{from: caller{user: from, display: display}}
+	plan := &callPlan{from: caller{user: from, display: display}, decision: &d, mode: d.Mode}
 	switch d.Action {
 	case router.RingUser:
+		// R-IN-6: agents see the number the caller dialled (which line
+		// rang) or the caller's own number, as the account chose; the
+		// display name is the lead's.
+		if st, err := b.Directory.GetSettings(ctx); err == nil && st.CallerIDMode != "lead_number" && d.Number.E164 != "" {
+			plan.from.user = d.Number.E164
+		}
 		plan.username = d.Username
 		c.rec.Username = d.Username
-		plan.parallel, err = s.userTargets(ctx, d.Username, true)
-		if err != nil {
-			return nil, err
+		if d.Mode == router.ModeDirect || d.Mode == "" {
+			plan.parallel, err = s.userTargets(ctx, d.Username, true)
+			if err != nil {
+				return nil, err
+			}
+		} else {
+			for _, u := range d.Agents {
+				ts, err := s.userTargets(ctx, u, true)
+				if err != nil {
+					return nil, err
+				}
+				if len(ts) > 0 {
+					plan.agents = append(plan.agents, agentTargets{user: u, targets: ts})
+				}
+			}
 		}
-		if len(plan.parallel) == 0 {
+		if len(plan.parallel) == 0 && len(plan.agents) == 0 {
 			plan.result, plan.code, plan.reason = billing.ResultUnavailable, 480, "No Registered Phone"
 		}
 	case router.Forward:

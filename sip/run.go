@@ -124,6 +124,11 @@ func (s *Server) runCall(ctx context.Context, c *call, plan *callPlan, req *gosi
 	var out ringOutcome
 	if toVoicemail {
 		out.code, out.reason = plan.code, plan.reason
+	} else if len(plan.agents) > 0 {
+		// Each agent rings for the ring timeout in turn (or all at
+		// once for an instant call): the whole is bounded by the
+		// caller, not by one ring timeout.
+		out = s.ringAgents(stoppable, c, plan, offerB, onProvisional, ringFor)
 	} else if len(plan.parallel) > 0 {
 		out = c.ring(ringCtx, plan.parallel, plan.from, offerB, onProvisional)
 	} else {
@@ -136,8 +141,11 @@ func (s *Server) runCall(ctx context.Context, c *call, plan *callPlan, req *gosi
 		}
 	}
 
-	if out.winner != nil && c.svc.pressOne && !s.accepted(stoppable, c, out.winner) {
+	if out.winner != nil && c.svc.pressOne && !out.accepted && !s.accepted(stoppable, c, out.winner) {
 		out = ringOutcome{code: 480, reason: "Temporarily Unavailable"}
+	}
+	if out.winner != nil {
+		s.tellRouter(c, plan, out.winner.t.username)
 	}
 	// Ringing is over (finish waits for the ringback's goroutine).
 	c.stopRingback()
@@ -152,7 +160,7 @@ func (s *Server) runCall(ctx context.Context, c *call, plan *callPlan, req *gosi
 	case c.svc.voicemail:
 		// R-IN-4: no answer, busy, unavailable or not accepted.
 		s.voicemail(c, dtx, plan.username, maxDuration)
-	case ringCtx.Err() != nil:
+	case ringCtx.Err() != nil || out.code == 408 && len(plan.agents) > 0:
 		s.failA(c, 480, "Temporarily Unavailable", billing.ResultNoAnswer, "no answer")
 	default:
 		result := billing.ResultFailed
@@ -283,14 +291,21 @@ func (s *Server) answerA(c *call, dtx *sipgo.DialogServerSession, win *forkEvent
 		cancel()
 		s.failA(c, code, reason, billing.ResultFailed, why)
 	}
-	d, err := media.ParseSDP(sess.InviteResponse.Body())
-	if err != nil {
-		fail(502, "Bad Gateway", "callee answered without usable SDP")
-		return
-	}
-	if err := c.bridge.SetRemote(media.SideB, d); err != nil {
-		fail(502, "Bad Gateway", "callee SDP: "+err.Error())
-		return
+	c.mu.Lock()
+	spliced := c.spliced != nil
+	c.mu.Unlock()
+	if !spliced {
+		// (A spliced agent's media reaches the call's bridge through
+		// the agent's own bridge, set up already.)
+		d, err := media.ParseSDP(sess.InviteResponse.Body())
+		if err != nil {
+			fail(502, "Bad Gateway", "callee answered without usable SDP")
+			return
+		}
+		if err := c.bridge.SetRemote(media.SideB, d); err != nil {
+			fail(502, "Bad Gateway", "callee SDP: "+err.Error())
+			return
+		}
 	}
 	answer, err := s.answerForA(c)
 	if err != nil {

@@ -190,3 +190,27 @@ func TestSIPpBusyAndCancel(t *testing.T) {
 		})
 	}
 }
+
+// startSIPpAt runs SIPp's built-in answering scenario (uas) on ip:port:
+// a carrier's far end that answers and takes the BYE.
+func startSIPpAt(ctx context.Context, t *testing.T, gw *gateway, ip string, port int) *sippRun {
+	t.Helper()
+	r := &sippRun{name: "uas", errs: filepath.Join(t.TempDir(), "uas_errors.log"), done: make(chan error, 1)}
+	r.cmd = exec.CommandContext(ctx, "sipp", "-sn", "uas", "-i", ip, "-p", strconv.Itoa(port), "-m", "1",
+		"-timeout", "20s", "-timeout_error", "-nostdin", "-trace_err", "-error_file", r.errs)
+	r.cmd.Stdout, r.cmd.Stderr = &r.out, &r.out
+	r.cmd.WaitDelay = time.Second
+	if err := r.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { r.done <- r.cmd.Wait() }()
+	t.Cleanup(func() {
+		if r.cmd.ProcessState == nil {
+			_ = r.cmd.Process.Kill()
+			<-r.done
+		}
+	})
+	return r
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }

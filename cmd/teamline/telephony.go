@@ -53,7 +53,7 @@ func (a *app) sipBackend() (sip.Backend, error) {
 	b := sip.Backend{
 		Directory: a.calls,
 		Phones:    phones,
-		Router:    router.NewBasic(a.calls),
+		Router:    router.New(a.calls, a.store, router.WithLogger(a.log)),
 		Contacts:  a.store,
 		Records:   a.store,
 		Media:     eng,
