@@ -106,8 +106,8 @@ func TestInWindow(t *testing.T) {
 		{"start is inside", business, at("2026-11-23 08:00"), true},
 		{"end is outside", business, at("2026-11-23 21:00"), false},
 		{"weekday before", business, at("2026-11-23 07:59"), false},
-		{"weekend", business, at("2026-11-22 12:00"), false}, // Sunday
-		{"across midnight, evening of its day", night, at("2026-11-27 23:30"), true},   // Friday
+		{"weekend", business, at("2026-11-22 12:00"), false},                            // Sunday
+		{"across midnight, evening of its day", night, at("2026-11-27 23:30"), true},    // Friday
 		{"across midnight, morning after its day", night, at("2026-11-28 01:59"), true}, // Saturday
 		{"across midnight, ends at 02:00", night, at("2026-11-28 02:00"), false},
 		{"across midnight, not on Thursday night", night, at("2026-11-26 23:30"), false},

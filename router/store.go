@@ -57,11 +57,11 @@ type Tx interface {
 type InboxEntry struct {
 	ID        int64     `json:"id"`
 	At        time.Time `json:"at"`
-	Kind      Kind      `json:"kind"`            // call or text
-	From      string    `json:"from"`            // the caller (E.164 or as received)
-	To        string    `json:"to"`              // the number dialled
+	Kind      Kind      `json:"kind"`              // call or text
+	From      string    `json:"from"`              // the caller (E.164 or as received)
+	To        string    `json:"to"`                // the number dialled
 	CallID    string    `json:"call_id,omitempty"` // SIP Call-ID, if a call
-	Reason    string    `json:"reason"`          // why it landed here (short trace)
+	Reason    string    `json:"reason"`            // why it landed here (short trace)
 	ForwardTo string    `json:"forward_to,omitempty"`
 	Done      bool      `json:"done"`
 	DoneBy    string    `json:"done_by,omitempty"`
@@ -71,7 +71,7 @@ type InboxEntry struct {
 // InboxFilter narrows the inbox. Before pages by ID (entries with a
 // smaller ID); Limit 0 means 100.
 type InboxFilter struct {
-	Before  int64
-	Limit   int
+	Before   int64
+	Limit    int
 	OpenOnly bool
 }
