@@ -137,7 +137,7 @@ rules:
 		{name: "not our number", from: "+17375550001", to: "+15125559999", at: "2026-11-23 10:00",
 			action: router.Reject, trace: "not a number of this account"},
 		{name: "unknown routing off: catch-all number", from: "+17375550094", to: "+15125550100", at: "2026-11-23 10:00",
-			file: "  unknown_lead_routing: false\nnumbers:\n  - {number: \"+15125550199\", kind: catch_all}\n",
+			file:   "  unknown_lead_routing: false\nnumbers:\n  - {number: \"+15125550199\", kind: catch_all}\n",
 			action: router.Forward, inbox: true, trace: "forwarded to the catch-all number +15125550199"},
 	}
 	storetest.Run(t, func(t *testing.T, st *store.Store) {
