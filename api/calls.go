@@ -15,8 +15,11 @@ import (
 // calls: GET /api/v1/calls and /api/v1/calls/{id}, the call records
 // (R-BILL-1), read-only. Managers see every call; an agent sees only the
 // calls whose user is the agent. Without WithCallRecords both answer 404.
+// POST /api/v1/calls places a click-to-call call (R-OUT-1, clicktocall.go);
+// without WithDialer it answers 404.
 func (s *Server) calls() {
 	s.api("GET /api/v1/calls", s.listCalls)
+	s.api("POST /api/v1/calls", s.placeCall)
 	s.api("GET /api/v1/calls/{id}", s.getCall)
 }
 

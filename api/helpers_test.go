@@ -42,18 +42,27 @@ func eachDriver(t *testing.T, fn func(t *testing.T, e *env)) {
 
 // newEnv starts the API over a fresh database with a primary manager
 // "boss", created by the operator (a context without actor).
-func newEnv(t testing.TB, driver string) *env {
+func newEnv(t testing.TB, driver string) *env { return newEnvWith(t, driver, nil) }
+
+// newEnvWith is newEnv with the service options svcOpts and the server
+// options more returns, given the store and service.
+func newEnvWith(t testing.TB, driver string, more func(st *store.Store, svc *directory.Service) []api.Option,
+	svcOpts ...directory.Option) *env {
 	t.Helper()
 	st := storetest.Open(t, driver)
 	phones, err := directory.NewPhones("US")
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := directory.NewService(st, phones)
+	svc := directory.NewService(st, phones, svcOpts...)
 	e := &env{t: t, st: st, svc: svc, logs: &testlog.Buffer{}, reg: prometheus.NewRegistry(), users: map[string]int64{}}
 	log := slog.New(slog.NewJSONHandler(e.logs, nil))
-	srv := api.New(svc, api.WithLogger(log), api.WithRegisterer(e.reg), api.WithGatherer(e.reg), api.WithVersion("test"),
-		api.WithCallRecords(st), api.WithContacts(st))
+	opts := []api.Option{api.WithLogger(log), api.WithRegisterer(e.reg), api.WithGatherer(e.reg), api.WithVersion("test"),
+		api.WithCallRecords(st), api.WithContacts(st)}
+	if more != nil {
+		opts = append(opts, more(st, svc)...)
+	}
+	srv := api.New(svc, opts...)
 	e.srv = httptest.NewServer(srv.Handler())
 	t.Cleanup(e.srv.Close)
 	e.boss = e.addUser("boss", directory.RolePrimaryManager)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/teamline/teamline/directory"
@@ -25,6 +26,11 @@ type Problem struct {
 	Status int                    `json:"status"`
 	Detail string                 `json:"detail,omitempty"`
 	Errors []directory.FieldError `json:"errors,omitempty"`
+	// AttemptsLeft is how many more codes may be tried (a wrong cell
+	// phone verification code).
+	AttemptsLeft *int `json:"attempts_left,omitempty"`
+	// retryAfter is sent as Retry-After, in seconds (429).
+	retryAfter int64
 }
 
 func (p *Problem) Error() string { return fmt.Sprintf("%d %s: %s", p.Status, p.Title, p.Detail) }
@@ -53,9 +59,26 @@ func problemFor(err error) (*Problem, bool) {
 	var p *Problem
 	var ve *directory.ValidationError
 	var mbe *http.MaxBytesError
+	var wrong *directory.WrongCodeError
+	var later *directory.RetryAfterError
+	if rp := routerProblem(err); rp != nil {
+		return rp, true
+	}
 	switch {
 	case errors.As(err, &p):
 		return p, true
+	case errors.As(err, &wrong):
+		left := max(0, wrong.AttemptsLeft)
+		p := newProblem(http.StatusUnprocessableEntity, "wrong-code", wrong.Error(),
+			directory.FieldError{Field: "code", Detail: "is not the code sent"})
+		p.AttemptsLeft = &left
+		return p, true
+	case errors.As(err, &later):
+		p := newProblem(http.StatusTooManyRequests, "too-many-requests", later.Error())
+		p.retryAfter = later.Seconds()
+		return p, true
+	case errors.Is(err, directory.ErrCodeNotSent):
+		return newProblem(http.StatusBadGateway, "code-not-sent", "the text with the code could not be sent; try again later"), true
 	case errors.As(err, &ve):
 		if ve.Conflict {
 			return newProblem(http.StatusConflict, "conflict", "invalid "+ve.Object+": conflicts with existing data", ve.Fields...), true
@@ -111,6 +134,9 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 func writeProblem(w http.ResponseWriter, p *Problem) {
 	h := w.Header()
 	h.Set("Content-Type", "application/problem+json")
+	if p.retryAfter > 0 {
+		h.Set("Retry-After", strconv.FormatInt(p.retryAfter, 10)) // RFC 9110 10.2.3
+	}
 	if p.Status == http.StatusServiceUnavailable && h.Get("Retry-After") == "" {
 		// Busy or slow database: worth trying again shortly (RFC 9110 10.2.3).
 		h.Set("Retry-After", "1")

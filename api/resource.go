@@ -24,12 +24,18 @@ type resource[T any] struct {
 	create   func(context.Context, T) (T, error)
 	update   func(context.Context, T) (T, error)
 	delete   func(context.Context, int64) error
+	// postHandler, if set, serves POST instead of handleCreate.
+	postHandler apiFunc
 }
 
 // register adds the item routes and the list handler.
 func (c resource[T]) register(list apiFunc) {
 	c.s.api("GET "+c.path, list)
-	c.s.api("POST "+c.path, c.handleCreate)
+	post := c.handleCreate
+	if c.postHandler != nil {
+		post = c.postHandler
+	}
+	c.s.api("POST "+c.path, post)
 	c.s.api("GET "+c.path+"/{id}", c.handleGet)
 	c.s.api("PATCH "+c.path+"/{id}", c.handlePatch)
 	c.s.api("DELETE "+c.path+"/{id}", c.handleDelete)

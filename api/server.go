@@ -12,6 +12,7 @@ import (
 	"github.com/teamline/teamline/billing"
 	"github.com/teamline/teamline/directory"
 	"github.com/teamline/teamline/recording"
+	"github.com/teamline/teamline/router"
 )
 
 // DefaultMaxBodyBytes bounds a request body unless WithMaxBodyBytes says
@@ -26,6 +27,12 @@ type Server struct {
 	contacts    directory.Contacts  // nil: /api/v1/users/{id}/registrations answers 404
 	recordings  Recordings          // nil: /api/v1/recordings... and /api/v1/users/{id}/voicemail answer 404
 	recIndex    recording.Store     // set with recordings
+	router      LeadRouter          // nil: explain and inbox answer 404, leads are not routed
+	inbox       router.Store        // set with router
+	dialer      Dialer              // nil: POST /api/v1/calls answers 404, offers are not made
+	cellCodes   directory.CellCodes // nil: cell phone verification answers 404
+	codeSender  directory.CodeSender
+	now         func() time.Time
 	log         *slog.Logger
 	maxBody     int64
 	gatherer    prometheus.Gatherer
@@ -89,6 +96,7 @@ func New(svc *directory.Service, opts ...Option) *Server {
 		maxBody:  DefaultMaxBodyBytes,
 		timeout:  DefaultRequestTimeout,
 		gatherer: prometheus.DefaultGatherer,
+		now:      time.Now,
 		mux:      http.NewServeMux(),
 	}
 	for _, o := range opts {
@@ -125,6 +133,8 @@ func (s *Server) routes() {
 	s.calls()
 	s.registrations()
 	s.recordingRoutes()
+	s.routing()
+	s.cellPhone()
 }
 
 // apiFunc is an API handler; a returned error becomes a problem document.

@@ -41,6 +41,8 @@ type Config struct {
 	Prompts Prompts `yaml:"prompts" json:"prompts"`
 	// Phone configures phone number handling.
 	Phone Phone `yaml:"phone" json:"phone"`
+	// Verification configures how cell phone verification codes are sent.
+	Verification Verification `yaml:"verification" json:"verification"`
 	// Trunks are the SIP trunks to carriers. Default none.
 	Trunks []Trunk `yaml:"trunks" json:"trunks"`
 

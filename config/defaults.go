@@ -49,10 +49,11 @@ func Default() Config {
 			CallerIDHeader: "X-Teamline-Caller-ID",
 			AcceptTimeout:  Duration(15 * time.Second),
 		},
-		Recording: defaultRecording(),
-		Voicemail: defaultVoicemail(),
-		RTP:       RTP{PortMin: 20000, PortMax: 30000, Quarantine: Duration(3 * time.Second)},
-		Phone:     Phone{DefaultRegion: "US"},
+		Recording:    defaultRecording(),
+		Voicemail:    defaultVoicemail(),
+		RTP:          RTP{PortMin: 20000, PortMax: 30000, Quarantine: Duration(3 * time.Second)},
+		Phone:        Phone{DefaultRegion: "US"},
+		Verification: defaultVerification(),
 	}
 }
 

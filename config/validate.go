@@ -83,6 +83,7 @@ func (v *validator) validate(c *Config) {
 	if !regionRE.MatchString(c.Phone.DefaultRegion) {
 		v.add("phone.default_region", "%q: want an ISO 3166 two-letter region in upper case, e.g. US, GB, DE", c.Phone.DefaultRegion)
 	}
+	v.verification(&c.Verification)
 	v.trunks(c.Trunks)
 }
 

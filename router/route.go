@@ -355,7 +355,10 @@ func (r *Router) distribute(ctx context.Context, d *Decision, rule *directory.Ru
 		d.trace("instant call: %s ring at once; the first to press 1 gets the lead", strings.Join(order, ", "))
 	default:
 		d.ring(ModeRotation, pick, order)
-		if d.Lead.ID != 0 || explain {
+		switch {
+		case explain:
+			d.trace("the lead would be assigned to %s as %s agent", pick, d.Role)
+		case d.Lead.ID != 0:
 			d.trace("lead assigned to %s as %s agent", pick, d.Role)
 		}
 		if len(order) > 1 {

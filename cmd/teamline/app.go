@@ -15,6 +15,7 @@ import (
 	"github.com/teamline/teamline/config"
 	"github.com/teamline/teamline/directory"
 	"github.com/teamline/teamline/recording"
+	"github.com/teamline/teamline/router"
 	"github.com/teamline/teamline/store"
 )
 
@@ -32,6 +33,9 @@ type app struct {
 	closers    []func() error
 	collectors []prometheus.Collector
 	recordings *recording.Service // set by serve
+	// router decides who gets calls, texts and new leads (serve only):
+	// one for the SIP side and the API, so both share its state.
+	router *router.Router
 }
 
 // loadConfig reads the config file, or returns the embedded defaults.

@@ -26,6 +26,8 @@ Usage:
   teamline number  add|list [flags]          manage numbers
   teamline lead    add|list [flags]          manage leads
   teamline token   create|list [flags]       manage API tokens
+  teamline route   [-c FILE] --to N [--from N] [--at T] [--kind call|text] [--json]
+                                             explain who would get a call or text
   teamline version                           print version and commit
 
 Every command takes -c FILE (or the environment variable TEAMLINE_CONFIG);
@@ -57,6 +59,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		"number":  cmdNumber,
 		"lead":    cmdLead,
 		"token":   cmdToken,
+		"route":   cmdRoute,
 		"version": cmdVersion,
 	}
 	name := args[0]

@@ -16,7 +16,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/teamline/teamline/api"
+	"github.com/teamline/teamline/config"
 	"github.com/teamline/teamline/directory"
+	"github.com/teamline/teamline/router"
 	"github.com/teamline/teamline/sip"
 )
 
@@ -52,6 +54,7 @@ func (a *app) serve(ctx context.Context) error {
 	// The call path reads settings and numbers through one cache: the SIP
 	// backend, the router and the recording policy.
 	a.calls = directory.NewReadCache(a.dir, directoryCacheTTL)
+	a.router = router.New(a.calls, a.store, router.WithLogger(a.log))
 	if _, err := a.newRecordings(reg); err != nil {
 		return err
 	}
@@ -62,7 +65,7 @@ func (a *app) serve(ctx context.Context) error {
 	reg.MustRegister(sipSrv.Collectors()...)
 	reg.MustRegister(a.collectors...)
 
-	handler := api.New(a.dir,
+	apiOpts := []api.Option{
 		api.WithLogger(a.log),
 		api.WithMaxBodyBytes(a.cfg.HTTP.MaxBodyBytes),
 		api.WithGatherer(reg),
@@ -71,7 +74,15 @@ func (a *app) serve(ctx context.Context) error {
 		api.WithCallRecords(a.store), api.WithContacts(a.store),
 		api.WithRecordings(a.recordings, a.store),
 		api.WithRequestTimeout(time.Duration(a.cfg.HTTP.WriteTimeout)),
-	).Handler()
+		api.WithRouter(a.router, a.store),
+		api.WithCellVerification(a.store, a.codeSender()),
+	}
+	if d, ok := any(sipSrv).(api.Dialer); ok {
+		apiOpts = append(apiOpts, api.WithDialer(d))
+	} else {
+		a.log.Warn("click-to-call and calling agents to claim new leads are not available: the SIP server places no API calls yet")
+	}
+	handler := api.New(a.dir, apiOpts...).Handler()
 	if a.cfg.HTTP.Pprof {
 		handler = withPprof(handler)
 		a.log.Warn("profiler enabled on the HTTP listener: /debug/pprof/ (unauthenticated)")
@@ -159,6 +170,23 @@ func (a *app) newSIPServer() (*sip.Server, error) {
 	}
 	opts = append(opts, sip.WithBackend(backend))
 	return sip.NewServer(a.log, ls, sip.TelephonyFunc(a.calls.TelephonyEnabled), opts...)
+}
+
+// codeSender is how cell phone verification codes are sent
+// (verification.sender): posted to a webhook, or only logged.
+func (a *app) codeSender() directory.CodeSender {
+	v := a.cfg.Verification
+	if v.Sender == config.VerificationSenderWebhook {
+		return directory.NewWebhookCodeSender(v.WebhookURL, v.WebhookToken.Value())
+	}
+	if v.LogCodes {
+		a.log.Warn("cell phone verification codes are written to this log (verification.log_codes): for a lab only")
+	} else {
+		// Each code "sent" warns on its own.
+		a.log.Info("cell phone verification codes are not sent anywhere; set verification.sender to webhook",
+			"sender", v.Sender)
+	}
+	return directory.LogCodeSender{Log: a.log, LogCodes: v.LogCodes}
 }
 
 // bootstrap makes the first start usable: when no primary manager exists it

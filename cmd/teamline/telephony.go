@@ -10,7 +10,6 @@ import (
 	"github.com/teamline/teamline/config"
 	"github.com/teamline/teamline/directory"
 	"github.com/teamline/teamline/media"
-	"github.com/teamline/teamline/router"
 	"github.com/teamline/teamline/sip"
 )
 
@@ -53,7 +52,7 @@ func (a *app) sipBackend() (sip.Backend, error) {
 	b := sip.Backend{
 		Directory: a.calls,
 		Phones:    phones,
-		Router:    router.New(a.calls, a.store, router.WithLogger(a.log)),
+		Router:    a.router,
 		Contacts:  a.store,
 		Records:   a.store,
 		Media:     eng,
