@@ -95,8 +95,8 @@ func (s *Store) AnswerCallRecord(ctx context.Context, id int64, at time.Time, us
 	if username != "" {
 		set, args = set+`, username = ?`, append(args, username)
 	}
-	return s.updateOpenCall(ctx, what, `UPDATE call_records SET `+set+
-		` WHERE id = ? AND end_at IS NULL AND answer_at IS NULL`, id, append(args, id)...)
+	return s.updateOpen(ctx, what, "call_records", id, `UPDATE call_records SET `+set+
+		` WHERE id = ? AND end_at IS NULL AND answer_at IS NULL`, append(args, id)...)
 }
 
 // EndCallRecord ends the record if it is still open; ending it again
@@ -106,20 +106,20 @@ func (s *Store) EndCallRecord(ctx context.Context, id int64, e billing.CallEnd) 
 	if e.At.IsZero() {
 		return fmt.Errorf("store: %s: no end time", what)
 	}
-	return s.updateOpenCall(ctx, what, `UPDATE call_records SET end_at = ?, result = ?, sip_code = ?, sip_reason = ?
-		WHERE id = ? AND end_at IS NULL`, id,
+	return s.updateOpen(ctx, what, "call_records", id, `UPDATE call_records SET end_at = ?, result = ?, sip_code = ?, sip_reason = ?
+		WHERE id = ? AND end_at IS NULL`,
 		fmtTime(e.At), string(e.Result), e.SIPCode, cut(e.SIPReason, maxCallReason), id)
 }
 
-// updateOpenCall runs an update of record id that matches only in some
-// states: no row matched is ErrNotFound only if the record does not exist.
-func (s *Store) updateOpenCall(ctx context.Context, what, query string, id int64, args ...any) error {
+// updateOpen runs an update of row id of table that matches only in some
+// states: no row matched is ErrNotFound only if the row does not exist.
+func (s *Store) updateOpen(ctx context.Context, what, table string, id int64, query string, args ...any) error {
 	n, err := s.execCount(ctx, what, query, args...)
 	if err != nil || n > 0 {
 		return err
 	}
 	var one int
-	err = s.q.QueryRowContext(ctx, `SELECT 1 FROM call_records WHERE id = ?`, id).Scan(&one)
+	err = s.q.QueryRowContext(ctx, `SELECT 1 FROM `+table+` WHERE id = ?`, id).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return notFound("%s", what)
 	}

@@ -197,6 +197,13 @@ func busyErr(err error, what string) error {
 	return err
 }
 
+// isDeadlock reports whether err is, or wraps, a MySQL deadlock: InnoDB
+// rolled the whole transaction back.
+func isDeadlock(err error) bool {
+	var me *mysql.MySQLError
+	return errors.As(err, &me) && me.Number == mysqlDeadlock
+}
+
 func notFound(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", directory.ErrNotFound, fmt.Sprintf(format, args...))
 }

@@ -9,9 +9,9 @@ import (
 	"github.com/teamline/teamline/store/storetest"
 )
 
-// An install on version 2 with call records in it takes 00003 on its next
-// start: the old records read back with no consent and no recording, and
-// take both; recordings can be written.
+// An install on version 2 with call records in it takes 00003 (and the
+// later ones) on its next start: the old records read back with no consent
+// and no recording, and take both; recordings can be written.
 func TestMigrateFromVersion2(t *testing.T) {
 	t.Parallel()
 	for _, d := range storetest.Drivers() {
@@ -38,7 +38,7 @@ func TestMigrateFromVersion2(t *testing.T) {
 				From: "+15125550181", To: "+15125550100", Username: "alice", Trunk: "telco", Start: start,
 				End: start.Add(time.Second), Result: billing.ResultNoAnswer, SIPCode: 480, SIPReason: "Temporarily Unavailable"}
 
-			same(t, "applied", get(s.Migrate(ctx))(t), []string{"00003_recordings.sql"})
+			same(t, "applied", get(s.Migrate(ctx))(t), []string{"00003_recordings.sql", "00004_routing.sql"})
 			same(t, "old record", get(s.GetCallRecord(ctx, id))(t), want)
 			r := recording.Recording{CallRecordID: id, CallID: "old@gw", Kind: recording.KindCall, Username: "alice",
 				Path: "old.wav", Start: t0}
@@ -54,7 +54,7 @@ func TestMigrateFromVersion2(t *testing.T) {
 			_, err := p.DownTo(ctx, 2)
 			must(t, err)
 			insertV2()
-			same(t, "applied again", get(s.Migrate(ctx))(t), []string{"00003_recordings.sql"})
+			same(t, "applied again", get(s.Migrate(ctx))(t), []string{"00003_recordings.sql", "00004_routing.sql"})
 			want.Consent, want.ConsentAt, want.RecordingID = "", time.Time{}, 0
 			same(t, "old record after down and up", get(s.GetCallRecord(ctx, id))(t), want)
 			same(t, "records", len(get(s.ListCallRecords(ctx, billing.CallFilter{}))(t)), 2)

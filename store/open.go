@@ -87,7 +87,8 @@ func WithClock(now func() time.Time) Option { return func(o *options) { o.now = 
 //
 // driver "sqlite": dsn is a file path or a modernc "file:" DSN. Foreign keys,
 // WAL, a busy timeout and immediate write transactions are switched on unless
-// the DSN sets them itself.
+// the DSN sets them itself. The transactions of all stores of this process
+// on one file queue for SQLite's write lock in order (see writeGate).
 //
 // driver "mysql": dsn is a go-sql-driver DSN. The store forces
 // parseTime=true, loc=UTC, multiStatements=false and clientFoundRows=true
@@ -101,13 +102,17 @@ func Open(ctx context.Context, driver, dsn string, opts ...Option) (*Store, erro
 		opt(&o)
 	}
 	var (
-		db  *sql.DB
-		err error
+		db   *sql.DB
+		err  error
+		gate *sqliteGate
 	)
 	switch driver {
 	case DriverSQLite:
 		dsn = sqliteDSN(dsn)
 		db, err = sql.Open(DriverSQLite, dsn)
+		if err == nil {
+			gate = openSQLiteGate(dsn)
+		}
 		if err == nil && sqliteInMemory(dsn) {
 			// Every connection to :memory: is its own database, which
 			// lives as long as the connection: keep exactly one, forever.
@@ -128,10 +133,11 @@ func Open(ctx context.Context, driver, dsn string, opts ...Option) (*Store, erro
 	db.SetConnMaxLifetime(o.maxLifetime)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
+		gate.close()
 		return nil, fmt.Errorf("store: open %s: %w", driver, err)
 	}
 	st := &Store{
-		queries: &queries{q: db, db: db, now: o.now},
+		queries: &queries{q: db, db: db, now: o.now, driver: driver, gate: gate},
 		db:      db,
 		driver:  driver,
 		log:     o.log,
@@ -152,7 +158,10 @@ func (s *Store) Driver() string { return s.driver }
 func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
 
 // Close closes the pool.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.gate.close()
+	return s.db.Close()
+}
 
 // sqliteDSN turns a bare path into a modernc "file:" DSN and adds the
 // connection settings the store relies on when the DSN does not set them:

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
+	"math/rand/v2"
 	"strings"
 	"time"
 
@@ -26,6 +28,12 @@ type queries struct {
 	// their own (see atomic). Inside InTx it is nil.
 	db  *sql.DB
 	now func() time.Time
+	// driver is DriverSQLite or DriverMySQL, for the few statements that
+	// differ (locking reads, upserts).
+	driver string
+	// gate queues the transactions of this process on a SQLite file (see
+	// writeGate); nil on MySQL and inside a transaction.
+	gate *sqliteGate
 }
 
 var _ directory.Queries = (*queries)(nil)
@@ -57,16 +65,22 @@ func (q *queries) atomic(ctx context.Context, fn func(*queries) error) error {
 	if q.db == nil {
 		return fn(q)
 	}
-	return runTx(ctx, q.db, q.now, fn)
+	return runTx(ctx, q, fn)
 }
 
 // InTx runs fn in one transaction, committed if fn returns nil.
 func (s *Store) InTx(ctx context.Context, fn func(q directory.Queries) error) error {
-	return runTx(ctx, s.db, s.now, func(q *queries) error { return fn(q) })
+	return runTx(ctx, s.queries, func(q *queries) error { return fn(q) })
 }
 
-func runTx(ctx context.Context, db *sql.DB, now func() time.Time, fn func(*queries) error) error {
-	tx, err := db.BeginTx(ctx, nil)
+// runTx runs fn in a new transaction on base's pool, committed if fn
+// returns nil.
+func runTx(ctx context.Context, base *queries, fn func(*queries) error) error {
+	if err := base.gate.enter(ctx); err != nil {
+		return err
+	}
+	defer base.gate.leave()
+	tx, err := base.db.BeginTx(ctx, nil)
 	if err != nil {
 		return busyErr(fmt.Errorf("store: begin: %w", err), "transaction")
 	}
@@ -76,7 +90,7 @@ func runTx(ctx context.Context, db *sql.DB, now func() time.Time, fn func(*queri
 			_ = tx.Rollback()
 		}
 	}()
-	err = fn(&queries{q: tx, now: now})
+	err = fn(&queries{q: tx, now: base.now, driver: base.driver})
 	done = true
 	if err != nil {
 		_ = tx.Rollback()
@@ -88,6 +102,45 @@ func runTx(ctx context.Context, db *sql.DB, now func() time.Time, fn func(*queri
 		return busyErr(fmt.Errorf("store: commit: %w", err), "transaction")
 	}
 	return nil
+}
+
+// txAttempts is how often retryTx runs a transaction that MySQL rolled
+// back to break a deadlock: the first run and three more.
+const txAttempts = 4
+
+// retryTx runs fn in a new transaction like runTx and, on MySQL, runs it
+// again when InnoDB chose it as a deadlock's victim (error 1213): the
+// server has then rolled back all of it, so nothing of the failed run
+// remains and the same transaction will most likely pass. fn must
+// therefore be safe to run again, and must return the store's errors
+// (wrapped with %w) rather than swallow them. Inside a transaction the
+// store does not own (q.db is nil) fn runs once: only the owner can retry.
+//
+// A lock wait timeout (1205) is not retried: it has already waited
+// innodb_lock_wait_timeout, longer than a caller on the line can wait
+// twice; it is returned as ErrBusy.
+func (q *queries) retryTx(ctx context.Context, log *slog.Logger, fn func(*queries) error) error {
+	if q.db == nil {
+		return fn(q)
+	}
+	for attempt := 1; ; attempt++ {
+		err := runTx(ctx, q, fn)
+		if err == nil || attempt == txAttempts || !isDeadlock(err) {
+			return err
+		}
+		if log != nil {
+			log.Debug("store: transaction chosen as a deadlock victim, running it again", "attempt", attempt, "err", err)
+		}
+		// A short random pause, so that the survivor of the deadlock
+		// finishes first and two victims do not meet again.
+		pause := time.NewTimer(rand.N(time.Duration(attempt) * 10 * time.Millisecond))
+		select {
+		case <-ctx.Done():
+			pause.Stop()
+			return err
+		case <-pause.C:
+		}
+	}
 }
 
 // mustAffect turns "no row matched" into ErrNotFound. On MySQL it relies on

@@ -44,24 +44,37 @@ func Run(t *testing.T, fn func(t *testing.T, s *store.Store), opts ...store.Opti
 // TEST_MYSQL_DSN.
 func Open(t testing.TB, driver string, opts ...store.Option) *store.Store {
 	t.Helper()
-	ctx := context.Background()
-	var dsn string
+	s := OpenDSN(t, driver, DSN(t, driver), opts...)
+	if _, err := s.Migrate(context.Background()); err != nil {
+		t.Fatalf("storetest: %v", err)
+	}
+	return s
+}
+
+// DSN returns the DSN of a fresh, empty database on driver: a SQLite file
+// in t.TempDir(), or a MySQL database dropped when the test ends (see
+// MySQLDSN). Open it with OpenDSN, as often as needed to stand for several
+// gateways sharing one database.
+func DSN(t testing.TB, driver string) string {
+	t.Helper()
 	switch driver {
 	case store.DriverSQLite:
-		dsn = filepath.Join(t.TempDir(), "teamline.db")
+		return filepath.Join(t.TempDir(), "teamline.db")
 	case store.DriverMySQL:
-		dsn = MySQLDSN(t)
-	default:
-		t.Fatalf("storetest: unknown driver %q", driver)
+		return MySQLDSN(t)
 	}
-	s, err := store.Open(ctx, driver, dsn, opts...)
+	t.Fatalf("storetest: unknown driver %q", driver)
+	return ""
+}
+
+// OpenDSN opens a store on dsn, closed in t.Cleanup. It does not migrate.
+func OpenDSN(t testing.TB, driver, dsn string, opts ...store.Option) *store.Store {
+	t.Helper()
+	s, err := store.Open(context.Background(), driver, dsn, opts...)
 	if err != nil {
 		t.Fatalf("storetest: %v", err)
 	}
 	t.Cleanup(func() { s.Close() })
-	if _, err := s.Migrate(ctx); err != nil {
-		t.Fatalf("storetest: %v", err)
-	}
 	return s
 }
 
