@@ -29,6 +29,8 @@
 # one file (2 channels, 8000 Hz, duration within 1 s of the hold time). Compare its gateway CPU with a
 # RECORD=0 run at the same N. The directory also turns voicemail, the consent prompt and press 1 off, so a
 # call an agent does not answer still fails (voicemail would answer it).
+# ROUTED=1 makes every lead call the buyer role number instead of its agent's personal number, so each call
+# is routed by the lead lookup (R-IN-2) rather than by the number alone (R-IN-1).
 # Everything (logs, SIPp statistics and error files, captures) is kept under WORK when KEEP=1.
 # PROFILE=1 (with KEEP=1) saves a 20 s CPU profile of the gateway per rate as WORK/rate_R_cpu.pprof
 # (go tool pprof -top WORK/teamline WORK/rate_R_cpu.pprof).
@@ -59,6 +61,7 @@ TRUNK_PORT=${TRUNK_PORT:-5080}
 HTTP=${HTTP:-127.0.0.1:18080}
 KEEP=${KEEP:-0}
 RECORD=${RECORD:-1}
+ROUTED=${ROUTED:-0}
 [ "$RECORD" = 0 ] || [ "$RECORD" = 1 ] || { echo "bench-sip: RECORD is 1 or 0, not $RECORD" >&2; exit 2; }
 
 for tool in sipp go curl awk; do
@@ -153,7 +156,7 @@ sipp_errors() { # the interesting part of a SIPp error file
 log "work directory $WORK"
 (cd "$REPO" && go build -o "$WORK/teamline" ./cmd/teamline && go build -o "$WORK/rtpload" ./scripts/bench/rtpload)
 cp "$REPO"/scripts/bench/sipp/*.xml "$WORK/"   # SIPp writes -trace_rtt files next to its cwd
-bash "$REPO/scripts/bench/gen-team.sh" "$WORK" "$USERS" "$LEADS" "$RECORD"
+bash "$REPO/scripts/bench/gen-team.sh" "$WORK" "$USERS" "$LEADS" "$RECORD" "$ROUTED"
 
 $MYSQL_CLI -e "DROP DATABASE IF EXISTS $DB; CREATE DATABASE $DB"
 cat >"$WORK/teamline.yaml" <<EOF
