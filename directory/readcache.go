@@ -144,6 +144,9 @@ func (c *ReadCache) TelephonyEnabled(ctx context.Context) (bool, string) {
 	return telephonyEnabled(ctx, c)
 }
 
+// NormalizePhone is Service.NormalizePhone.
+func (c *ReadCache) NormalizePhone(raw string) (string, error) { return c.svc.NormalizePhone(raw) }
+
 // FindLeadByPhone reads through to the Service.
 func (c *ReadCache) FindLeadByPhone(ctx context.Context, raw string) (Lead, error) {
 	return c.svc.FindLeadByPhone(ctx, raw)

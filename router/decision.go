@@ -87,9 +87,6 @@ type Request struct {
 	Explain bool
 }
 
-// Call is the older name of a Request for a call.
-type Call = Request
-
 // Decision is the outcome of routing one call or text.
 type Decision struct {
 	Action Action

@@ -3,6 +3,7 @@ package router
 import (
 	"fmt"
 	"hash/fnv"
+	"slices"
 	"strings"
 
 	"github.com/teamline/teamline/directory"
@@ -56,7 +57,7 @@ func (r rotation) at(p uint64) (pick string, order []string) {
 	order = []string{r.slots[slot]}
 	for i := uint64(1); i < n; i++ {
 		u := r.slots[(slot+i)%n]
-		if !contains(order, u) {
+		if !slices.Contains(order, u) {
 			order = append(order, u)
 		}
 	}
@@ -70,13 +71,4 @@ func (r rotation) describe(agents []directory.RuleAgent) string {
 		parts[i] = fmt.Sprintf("%s×%d", a.User, max(a.LeadsPerRound, 1))
 	}
 	return fmt.Sprintf("%s (%d per round)", strings.Join(parts, " "), len(r.slots))
-}
-
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"sync"
 	"time"
@@ -69,7 +70,7 @@ func (r *Router) route(ctx context.Context, req Request) (Decision, error) {
 	d.Role = n.Role
 	d.trace("%s is a %s role number", n.E164, n.Role)
 
-	lead, err := r.findLead(ctx, req.From)
+	lead, err := r.dir.FindLeadByPhone(ctx, req.From)
 	switch {
 	case isNotFound(err) || isInvalid(err):
 		d.trace("caller %s is not a known lead", orDash(req.From))
@@ -93,7 +94,7 @@ func (r *Router) route(ctx context.Context, req Request) (Decision, error) {
 		return r.catchAll(ctx, d, req)
 	}
 	if d.Lead == nil {
-		from, err := r.phone(req.From)
+		from, err := r.dir.NormalizePhone(req.From)
 		if err != nil {
 			d.trace("caller %s is not a phone number: no lead can be made", orDash(req.From))
 			return r.catchAll(ctx, d, req)
@@ -279,7 +280,10 @@ func (r *Router) distribute(ctx context.Context, d *Decision, rule *directory.Ru
 		lenders = newRotation(rule.Lenders)
 	}
 	lead := *d.Lead
-	lead.Agents = cloneAgents(d.Lead.Agents)
+	lead.Agents = maps.Clone(d.Lead.Agents)
+	if lead.Agents == nil {
+		lead.Agents = map[string]string{}
+	}
 	var pick, lender string
 	var order []string
 	step := func(ctx context.Context, advance func(ctx context.Context, ruleID int64, pool, key string) (uint64, error)) error {
@@ -324,6 +328,7 @@ func (r *Router) distribute(ctx context.Context, d *Decision, rule *directory.Ru
 		if err != nil {
 			return err
 		}
+		r.log.Info("lead created by routing", "lead", lead.ID, "rule", rule.Name, "role", d.Role, "agent", lead.Agents[d.Role])
 	} else {
 		if err := r.st.RouteTx(ctx, func(tx Tx) error { return step(ctx, tx.AdvanceRotation) }); err != nil {
 			return err
@@ -402,22 +407,6 @@ func (d *Decision) ring(mode Mode, user string, agents []string) {
 	d.Action, d.Mode, d.Username, d.Agents = RingUser, mode, user, agents
 }
 
-func (r *Router) findLead(ctx context.Context, from string) (directory.Lead, error) {
-	e, err := r.phone(from)
-	if err != nil {
-		return directory.Lead{}, err
-	}
-	return r.dir.FindLeadByPhone(ctx, e)
-}
-
-// phone checks the caller is an E.164 number (the SIP side normalises).
-func (r *Router) phone(s string) (string, error) {
-	s = strings.TrimSpace(s)
-	if len(s) < 4 || s[0] != '+' || strings.Trim(s[1:], "0123456789") != "" {
-		return "", &directory.ValidationError{Object: "caller", Fields: []directory.FieldError{{Field: "from", Detail: "not an E.164 number"}}}
-	}
-	return s, nil
-}
 
 // leadTypeOf is the type of a lead made by a call to a role number: buyer
 // number, buyer lead; seller number, seller lead; other roles none.
@@ -464,13 +453,6 @@ func criteriaText(c directory.Criteria) string {
 	return strings.Join(parts, ", ")
 }
 
-func cloneAgents(m map[string]string) map[string]string {
-	out := make(map[string]string, len(m)+2)
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
-}
 
 var locations sync.Map // time zone name -> *time.Location
 

@@ -18,6 +18,9 @@ type Directory interface {
 	ListRules(ctx context.Context) ([]directory.Rule, error)
 	GetLead(ctx context.Context, id int64) (directory.Lead, error)
 	FindLeadByPhone(ctx context.Context, e164 string) (directory.Lead, error)
+	// NormalizePhone turns a caller's number into E.164, or fails for
+	// what is no phone number (anonymous, a SIP user name).
+	NormalizePhone(raw string) (string, error)
 }
 
 // Router decides who gets calls and texts (R-IN, R-RULE). It is safe for
