@@ -407,7 +407,6 @@ func (d *Decision) ring(mode Mode, user string, agents []string) {
 	d.Action, d.Mode, d.Username, d.Agents = RingUser, mode, user, agents
 }
 
-
 // leadTypeOf is the type of a lead made by a call to a role number: buyer
 // number, buyer lead; seller number, seller lead; other roles none.
 func leadTypeOf(role string) directory.LeadType {
@@ -452,7 +451,6 @@ func criteriaText(c directory.Criteria) string {
 	}
 	return strings.Join(parts, ", ")
 }
-
 
 var locations sync.Map // time zone name -> *time.Location
 
