@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
@@ -29,6 +30,9 @@ rules:
 const (
 	envGatewayDSN = "TEAMLINE_TEST_GATEWAY_DSN"
 	envGatewayN   = "TEAMLINE_TEST_GATEWAY_N"
+	// envGatewayGo names a file the processes wait for, so that both
+	// route at the same time rather than one after the other.
+	envGatewayGo = "TEAMLINE_TEST_GATEWAY_GO"
 )
 
 func TestRotationTwoGatewayProcesses(t *testing.T) {
@@ -40,17 +44,22 @@ func TestRotationTwoGatewayProcesses(t *testing.T) {
 	_, svc := newRouter(t, st, team+splitRule, time.Now())
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
+	start := filepath.Join(t.TempDir(), "go")
 	var wg sync.WaitGroup
 	outs := make([][]byte, 2)
 	errs := make([]error, 2)
 	for i := range 2 {
 		cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestGatewayProcess$", "-test.count=1", "-test.v")
-		cmd.Env = append(os.Environ(), envGatewayDSN+"="+dsn, envGatewayN+"="+strconv.Itoa(i))
+		cmd.Env = append(os.Environ(), envGatewayDSN+"="+dsn, envGatewayN+"="+strconv.Itoa(i), envGatewayGo+"="+start)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			outs[i], errs[i] = cmd.CombinedOutput()
 		}()
+	}
+	time.Sleep(time.Second) // both processes up and waiting
+	if err := os.WriteFile(start, nil, 0o600); err != nil {
+		t.Fatal(err)
 	}
 	wg.Wait()
 	for i := range 2 {
@@ -81,6 +90,14 @@ func TestGatewayProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := router.New(directory.NewService(st, phones), st)
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(5 * time.Millisecond) {
+		if _, err := os.Stat(os.Getenv(envGatewayGo)); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no start signal")
+		}
+	}
 	var wg sync.WaitGroup
 	fail := make(chan error, 4)
 	for w := range 4 {

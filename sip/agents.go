@@ -28,11 +28,10 @@ func (s *Server) ringAgents(ctx context.Context, c *call, plan *callPlan, offerB
 		out := c.ring(octx, a.targets, plan.from, offerB, onProvisional)
 		cancel()
 		if out.winner != nil && pressOne {
-			if s.accepted(ctx, c, out.winner) {
-				out.accepted = true
-			} else {
-				out = ringOutcome{code: 408, reason: "Request Timeout"}
+			if !s.accepted(ctx, c, out.winner) {
+				out = ringOutcome{noAnswer: true}
 			}
+			out.accepted = out.winner != nil
 		}
 		if out.winner != nil {
 			return out
@@ -40,11 +39,11 @@ func (s *Server) ringAgents(ctx context.Context, c *call, plan *callPlan, offerB
 		if ctx.Err() != nil {
 			break
 		}
-		if out.code == 0 || octx.Err() != nil {
-			out.code, out.reason = 408, "Request Timeout"
-		}
-		if best.code == 0 || failureRank(out.code) > failureRank(best.code) {
-			best.code, best.reason = out.code, out.reason
+		switch {
+		case out.noAnswer || octx.Err() != nil:
+			best.noAnswer = true
+		default:
+			best.keep(out.code, out.reason)
 		}
 		if i+1 < len(plan.agents) {
 			c.log.Info("agent did not take the call, offering it to the next", "agent", a.user, "status", out.code, "next", plan.agents[i+1].user)

@@ -42,6 +42,9 @@ type ringOutcome struct {
 	reason string
 	// accepted: the winner pressed 1 already (claim, instant call).
 	accepted bool
+	// noAnswer: an agent's phones rang for their whole time without an
+	// answer (routed calls, where each agent has a ring time of its own).
+	noAnswer bool
 }
 
 // ring sends INVITE with body to every target at once and returns when one
@@ -99,6 +102,11 @@ func (o *ringOutcome) merge(ev *forkEvent) {
 	if errors.As(ev.err, &dr) {
 		code, reason = dr.Res.StatusCode, dr.Res.Reason
 	}
+	o.keep(code, reason)
+}
+
+// keep records a failure if it is more telling than the one kept.
+func (o *ringOutcome) keep(code int, reason string) {
 	if o.code == 0 || failureRank(code) > failureRank(o.code) {
 		o.code, o.reason = code, reason
 	}

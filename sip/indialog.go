@@ -75,13 +75,9 @@ func (s *Server) serveInDialog(log *slog.Logger, req *gosip.Request, tx gosip.Se
 	case gosip.INFO:
 		if c.listening(side) {
 			// The gateway waits for a digit from this side itself.
-			ct := ""
-			if h := req.ContentType(); h != nil {
-				ct = h.Value()
-			}
-			d, err := media.ParseDTMFInfo(ct, req.Body())
-			if err != nil {
-				s.respond(ctx, log, req, tx, &reply{code: 415, reason: "Unsupported Media Type", why: err.Error()})
+			d, bad := infoDigit(req)
+			if bad != nil {
+				s.respond(ctx, log, req, tx, bad)
 				return true
 			}
 			c.digit(side, d, "info")
@@ -325,13 +321,9 @@ func (s *Server) serveOffer(log *slog.Logger, o *offerLeg, req *gosip.Request, t
 		}
 		o.hangup()
 	case gosip.INFO:
-		ct := ""
-		if h := req.ContentType(); h != nil {
-			ct = h.Value()
-		}
-		d, err := media.ParseDTMFInfo(ct, req.Body())
-		if err != nil {
-			s.respond(ctx, log, req, tx, &reply{code: 415, reason: "Unsupported Media Type", why: err.Error()})
+		d, bad := infoDigit(req)
+		if bad != nil {
+			s.respond(ctx, log, req, tx, bad)
 			return
 		}
 		select {
@@ -344,4 +336,18 @@ func (s *Server) serveOffer(log *slog.Logger, o *offerLeg, req *gosip.Request, t
 	default:
 		s.respond(ctx, log, req, tx, errMethodNotAllowed)
 	}
+}
+
+// infoDigit reads the digit of a DTMF INFO (application/dtmf-relay or
+// application/dtmf), or returns the 415 that refuses any other body.
+func infoDigit(req *gosip.Request) (rune, *reply) {
+	ct := ""
+	if h := req.ContentType(); h != nil {
+		ct = h.Value()
+	}
+	d, err := media.ParseDTMFInfo(ct, req.Body())
+	if err != nil {
+		return 0, &reply{code: 415, reason: "Unsupported Media Type", why: err.Error()}
+	}
+	return d, nil
 }

@@ -9,7 +9,6 @@ import (
 	gosip "github.com/emiago/sipgo/sip"
 
 	"github.com/teamline/teamline/media"
-	"github.com/teamline/teamline/media/prompts"
 )
 
 // An instant call (R-RULE-6) rings all of a rule's agents at once, and
@@ -82,6 +81,7 @@ func (s *Server) ringInstant(ctx context.Context, c *call, plan *callPlan, ringF
 	var best ringOutcome
 	var winner *offerLeg
 	ringing := false
+ringing:
 	for (pending > 0 || whispering > 0) && winner == nil {
 		select {
 		case ev := <-events:
@@ -114,31 +114,22 @@ func (s *Server) ringInstant(ctx context.Context, c *call, plan *callPlan, ringF
 			winner = o
 			o.verdict <- true
 		case <-lost:
+			// Answered but did not press 1: not taken.
 			whispering--
+			best.noAnswer = true
 		case <-forksDone:
 			// The phones still ringing are cancelled; their reports
 			// are dropped.
 			forksDone = nil
-			if pending > 0 {
-				best.code, best.reason = 408, "Request Timeout"
-			}
+			best.noAnswer = best.noAnswer || pending > 0
 			pending = 0
 		case <-ctx.Done():
-			cancelAll()
-			for whispering > 0 {
-				select {
-				case o := <-claims:
-					o.verdict <- false
-				case <-lost:
-				}
-				whispering--
-			}
-			best.settle()
-			return best
+			break ringing
 		}
 	}
 	// Ringing is over: the others are cancelled (CANCEL to the phones
-	// still ringing, BYE to those hearing the whisper).
+	// still ringing, BYE to those hearing the whisper), and whoever
+	// presses 1 now is told it lost.
 	cancelAll()
 	for whispering > 0 {
 		select {
@@ -167,7 +158,6 @@ func (s *Server) ringInstant(ctx context.Context, c *call, plan *callPlan, ringF
 // whisperOffer plays the whisper to one answered agent and waits for 1.
 // Pressing 1 is a claim: the loop in ringInstant answers whether it won.
 func (s *Server) whisperOffer(ctx context.Context, c *call, o *offerLeg, claims, lost chan<- *offerLeg) {
-	b := s.opts.backend
 	who := o.ev.t.username
 	defer s.calls.removeOffer(o.ev.sess.ID)
 	fail := func(why string) {
@@ -201,44 +191,17 @@ func (s *Server) whisperOffer(ctx context.Context, c *call, o *offerLeg, claims,
 		}
 	})
 	o.bridge.Start()
-	wctx, cancel := context.WithTimeout(ctx, b.Calls.AcceptTimeout)
-	defer cancel()
-	played := make(chan struct{})
-	go func() {
-		defer close(played)
-		_ = o.bridge.Play(wctx, media.SideB, b.Prompts.Source(prompts.WhisperFor(c.rec.Role)))
-	}()
-	for {
-		select {
-		case d := <-o.digits:
-			if d != '1' {
-				continue
-			}
-			cancel()
-			<-played
-			o.bridge.OnDTMF(nil)
-			claims <- o
-			if <-o.verdict {
-				c.log.Info("agent accepted the instant call", "by", who)
-				return
-			}
-			fail("another agent pressed 1 first")
-			return
-		case <-o.gone:
-			cancel()
-			<-played
-			fail("hung up")
-			return
-		case <-wctx.Done():
-			<-played
-			if ctx.Err() != nil {
-				fail("another agent took the call, or ringing ended")
-			} else {
-				fail("no digit 1 within the accept timeout")
-			}
-			return
-		}
+	if why := s.awaitOne(ctx, c, o.bridge, o.digits, o.gone); why != "" {
+		fail(why)
+		return
 	}
+	o.bridge.OnDTMF(nil)
+	claims <- o
+	if <-o.verdict {
+		c.log.Info("agent accepted the instant call", "by", who)
+		return
+	}
+	fail("another agent pressed 1 first")
 }
 
 // byeOffer hangs up an agent's offer leg.

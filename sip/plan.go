@@ -87,7 +87,7 @@ func (s *Server) planInbound(ctx context.Context, c *call, t *Trunk, req *gosip.
 		}
 		plan.username = d.Username
 		c.rec.Username = d.Username
-		if d.Mode == router.ModeDirect || d.Mode == "" {
+		if d.Mode == router.ModeDirect {
 			plan.parallel, err = s.userTargets(ctx, d.Username, true)
 			if err != nil {
 				return nil, err

@@ -160,7 +160,7 @@ func (s *Server) runCall(ctx context.Context, c *call, plan *callPlan, req *gosi
 	case c.svc.voicemail:
 		// R-IN-4: no answer, busy, unavailable or not accepted.
 		s.voicemail(c, dtx, plan.username, maxDuration)
-	case ringCtx.Err() != nil || out.code == 408 && len(plan.agents) > 0:
+	case ringCtx.Err() != nil || out.noAnswer:
 		s.failA(c, 480, "Temporarily Unavailable", billing.ResultNoAnswer, "no answer")
 	default:
 		result := billing.ResultFailed

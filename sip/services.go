@@ -182,7 +182,6 @@ func (c *call) digit(side int, d rune, how string) {
 // agent. Without the digit within the accept timeout, or when the agent
 // hangs up, the agent's leg is ended and accepted reports false.
 func (s *Server) accepted(ctx context.Context, c *call, win *forkEvent) bool {
-	b := s.opts.backend
 	sess := win.sess
 	gone := make(chan struct{})
 	c.mu.Lock()
@@ -216,43 +215,46 @@ func (s *Server) accepted(ctx context.Context, c *call, win *forkEvent) bool {
 	c.bridge.Start()
 	digits := c.listen(media.SideB)
 	defer c.unlisten()
-
-	wctx, cancel := context.WithTimeout(ctx, b.Calls.AcceptTimeout)
-	defer cancel()
-	whisper := prompts.WhisperFor(c.rec.Role)
-	played := make(chan struct{})
-	if c.goBackground() {
-		go func() {
-			defer c.bg.Done()
-			defer close(played)
-			_ = c.bridge.Play(wctx, media.SideB, b.Prompts.Source(whisper))
-		}()
-	} else {
-		close(played)
+	if why := s.awaitOne(ctx, c, c.bridge, digits, gone); why != "" {
+		return reject(why)
 	}
+	c.mu.Lock()
+	c.whispering = nil
+	c.mu.Unlock()
+	c.log.Info("agent accepted the call", "by", win.t.username)
+	return true
+}
+
+// awaitOne plays the whisper for the call's role to side B of br and waits
+// up to the accept timeout for the digit 1 from digits. It returns "" when
+// the 1 came, else why not: the agent hung up (gone closed), the timeout
+// passed, or ctx ended (the caller hung up, another agent took the call,
+// the gateway is stopping). The whisper has stopped when it returns.
+func (s *Server) awaitOne(ctx context.Context, c *call, br *media.Bridge, digits <-chan rune, gone <-chan struct{}) string {
+	b := s.opts.backend
+	wctx, cancel := context.WithTimeout(ctx, b.Calls.AcceptTimeout)
+	played := make(chan struct{})
+	go func() {
+		defer close(played)
+		_ = br.Play(wctx, media.SideB, b.Prompts.Source(prompts.WhisperFor(c.rec.Role)))
+	}()
+	defer func() {
+		cancel()
+		<-played
+	}()
 	for {
 		select {
 		case d := <-digits:
-			if d != '1' {
-				continue
+			if d == '1' {
+				return ""
 			}
-			cancel()
-			<-played
-			c.mu.Lock()
-			c.whispering = nil
-			c.mu.Unlock()
-			c.log.Info("agent accepted the call", "by", win.t.username)
-			return true
 		case <-gone:
-			cancel()
-			<-played
-			return reject("hung up")
+			return "hung up"
 		case <-wctx.Done():
-			<-played
 			if ctx.Err() != nil {
-				return reject("the call stopped ringing (caller hung up or gateway stopping)")
+				return "ringing ended (caller hung up, another agent took the call, or the gateway is stopping)"
 			}
-			return reject("no digit 1 within the accept timeout")
+			return "no digit 1 within the accept timeout"
 		}
 	}
 }
