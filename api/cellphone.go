@@ -52,30 +52,17 @@ func (s *Server) verifyCellPhone(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	body, err := s.readBody(w, r)
-	if err != nil {
-		return err
-	}
 	var req verifyRequest
-	if err := decodeInto(body, &req); err != nil {
+	if err := s.decodeBody(w, r, &req); err != nil {
 		return err
 	}
-	err = s.svc.StartCellVerification(r.Context(), s.cellCodes, s.codeSender, id, req.Phone)
+	phone, err := s.svc.StartCellVerification(r.Context(), s.cellCodes, s.codeSender, id, req.Phone)
 	if errors.Is(err, directory.ErrCodeNotSent) {
+		// The client reads a 502; the operator needs the sender's error.
 		s.log.Error("cell phone verification", "request_id", requestID(r.Context()), "user_id", id, "err", err)
 	}
 	if err != nil {
 		return err
-	}
-	phone := req.Phone
-	if phone == "" {
-		u, err := s.svc.GetUser(r.Context(), id)
-		if err != nil {
-			return err
-		}
-		phone = u.CellPhone
-	} else if e, err := s.svc.NormalizePhone(phone); err == nil {
-		phone = e
 	}
 	return writeJSON(w, http.StatusAccepted, verifyAccepted{Phone: phone,
 		ExpiresInSeconds: int64(directory.CellCodeTTL.Seconds()), MaxAttempts: directory.CellCodeMaxAttempts})
@@ -91,12 +78,8 @@ func (s *Server) confirmCellPhone(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	body, err := s.readBody(w, r)
-	if err != nil {
-		return err
-	}
 	var req confirmRequest
-	if err := decodeInto(body, &req); err != nil {
+	if err := s.decodeBody(w, r, &req); err != nil {
 		return err
 	}
 	u, err := s.svc.ConfirmCellVerification(r.Context(), s.cellCodes, id, req.Code)

@@ -33,12 +33,8 @@ func (s *Server) placeCall(w http.ResponseWriter, r *http.Request) error {
 	if s.dialer == nil {
 		return notEnabled("calls placed through the API")
 	}
-	body, err := s.readBody(w, r)
-	if err != nil {
-		return err
-	}
 	var req callRequest
-	if err := decodeInto(body, &req); err != nil {
+	if err := s.decodeBody(w, r, &req); err != nil {
 		return err
 	}
 	a := actor(r)
@@ -82,8 +78,7 @@ func (s *Server) phoneField(v *directory.ValidationError, field, raw string, req
 	}
 	e, err := s.svc.NormalizePhone(raw)
 	if err != nil {
-		v.Fields = append(v.Fields, directory.FieldError{Field: field,
-			Detail: strings.TrimPrefix(err.Error(), directory.ErrBadPhone.Error()+": ")})
+		v.Fields = append(v.Fields, directory.FieldError{Field: field, Detail: detailOf(err, directory.ErrBadPhone)})
 		return ""
 	}
 	return e

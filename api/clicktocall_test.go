@@ -33,6 +33,9 @@ func TestClickToCall(t *testing.T) {
 	if d := fd.dials[0]; d != (router.Dial{User: "alice", To: "+17375550001", CallerID: "+15125550100"}) {
 		t.Fatalf("dialled %+v", d)
 	}
+	if fd.actors[0] {
+		t.Fatal("the call was placed as the user, not as the gateway")
+	}
 	// ... also when she names herself; not as someone else.
 	e.do(t, "POST", "/api/v1/calls", alice, map[string]any{"to": "+17375550001", "user": "Alice"}).want(t, http.StatusAccepted, nil)
 	e.do(t, "POST", "/api/v1/calls", alice, map[string]any{"to": "+17375550001", "user": "bob"}).wantProblem(t, http.StatusForbidden)

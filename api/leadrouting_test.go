@@ -62,8 +62,8 @@ func TestLeadCreationRoutes(t *testing.T) {
 			if len(fr.leads) != 1 || fr.leads[0] != got.ID || len(fd.offers) != 1 || fd.offers[0].Lead.ID != got.ID {
 				t.Fatalf("routed %v, offered %+v", fr.leads, fd.offers)
 			}
-			if fr.actors[0] {
-				t.Fatal("the lead was routed as the user, not as the gateway")
+			if fr.actors[0] || fd.actors[0] {
+				t.Fatal("the lead was routed or offered as the user, not as the gateway")
 			}
 			if r.header.Get("Location") != fmt.Sprintf("/api/v1/leads/%d", got.ID) || r.header.Get("ETag") == "" {
 				t.Fatalf("headers %v", r.header)

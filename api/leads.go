@@ -22,10 +22,9 @@ func (s *Server) leads() {
 		id:          func(l directory.Lead) int64 { return l.ID },
 		version:     func(x directory.Lead) time.Time { return x.UpdatedAt },
 		get:         s.svc.GetLead,
-		create:      s.svc.CreateLead,
 		update:      s.svc.UpdateLead,
 		delete:      s.svc.DeleteLead,
-		postHandler: s.createLead,
+		postHandler: s.createLead, // creates through the service, then routes
 	}
 	res.register(s.listLeads)
 }
@@ -92,15 +91,12 @@ func (s *Server) createLead(w http.ResponseWriter, r *http.Request) error {
 		}
 		route = route && b
 	}
-	body, err := s.readBody(w, r)
-	if err != nil {
-		return err
-	}
 	var l directory.Lead
-	if err := decodeInto(body, &l, readOnly...); err != nil {
+	if err := s.decodeBody(w, r, &l, readOnly...); err != nil {
 		return err
 	}
-	if l, err = s.svc.CreateLead(r.Context(), l); err != nil {
+	l, err := s.svc.CreateLead(r.Context(), l)
+	if err != nil {
 		return err
 	}
 	out := createdLead{Lead: l}
@@ -134,7 +130,7 @@ func (s *Server) routeLead(r *http.Request, leadID int64) *leadRouting {
 	out := routingOf(d)
 	s.log.Info("lead routed", "request_id", rid, "lead", leadID, "action", out.Action, "mode", out.Mode,
 		"agents", out.Agents, "route", d.Short())
-	if d.Action != router.RingUser || (d.Mode != router.ModeClaim && d.Mode != router.ModeInstant) {
+	if !offered(d) {
 		return out
 	}
 	if s.dialer == nil {
@@ -157,7 +153,7 @@ func routingOf(d router.Decision) *leadRouting {
 	out := &leadRouting{Action: d.Action.String(), Agents: nonNil(d.Agents), Trace: nonNil(d.Trace)}
 	if d.Action == router.RingUser {
 		out.Mode = string(d.Mode)
-		if d.Mode != router.ModeClaim && d.Mode != router.ModeInstant {
+		if !offered(d) {
 			out.Agent = d.Username
 		}
 	}
@@ -167,12 +163,15 @@ func routingOf(d router.Decision) *leadRouting {
 	return out
 }
 
-// publicError is what a client may read of err: the detail of its problem,
-// or for an internal error the request id to quote.
+// offered: the decision offers the lead to its agents by a call, the one
+// who presses 1 gets it (claim, instant call); any other leaves it with an
+// agent already or with nobody.
+func offered(d router.Decision) bool {
+	return d.Action == router.RingUser && (d.Mode == router.ModeClaim || d.Mode == router.ModeInstant)
+}
+
+// publicError is what a client may read of err (clientProblem).
 func publicError(r *http.Request, err error) string {
-	p, public := problemFor(err)
-	if public {
-		return p.Detail
-	}
-	return "internal error; quote request id " + requestID(r.Context()) + " when reporting it"
+	p, _ := clientProblem(r, err)
+	return p.Detail
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/teamline/teamline/directory"
+	"github.com/teamline/teamline/router"
 )
 
 // statusClientClosed records a request whose client went away before the
@@ -61,12 +62,23 @@ func problemFor(err error) (*Problem, bool) {
 	var mbe *http.MaxBytesError
 	var wrong *directory.WrongCodeError
 	var later *directory.RetryAfterError
-	if rp := routerProblem(err); rp != nil {
-		return rp, true
-	}
 	switch {
 	case errors.As(err, &p):
 		return p, true
+	// Outbound calls (R-OUT, R-ACC) and claims: the router's sentinels,
+	// told without the context the dialer wrapped them in.
+	case errors.Is(err, router.ErrNoDialer):
+		return newProblem(http.StatusForbidden, "forbidden", routerText(router.ErrNoDialer)), true
+	case errors.Is(err, router.ErrCallerID):
+		return newProblem(http.StatusForbidden, "forbidden", routerText(router.ErrCallerID)), true
+	case errors.Is(err, router.ErrInternational):
+		return newProblem(http.StatusForbidden, "forbidden", routerText(router.ErrInternational)), true
+	case errors.Is(err, router.ErrNoCallerID):
+		return newProblem(http.StatusConflict, "no-caller-id", "the account has no number to call from; add a buyer role number or set a default number"), true
+	case errors.Is(err, router.ErrUnavailable):
+		return newProblem(http.StatusConflict, "unavailable", "agent has no registered phone"), true
+	case errors.Is(err, router.ErrClaimed):
+		return newProblem(http.StatusConflict, "claimed", routerText(router.ErrClaimed)), true
 	case errors.As(err, &wrong):
 		left := max(0, wrong.AttemptsLeft)
 		p := newProblem(http.StatusUnprocessableEntity, "wrong-code", wrong.Error(),
@@ -103,6 +115,10 @@ func problemFor(err error) (*Problem, bool) {
 	return newProblem(http.StatusInternalServerError, "", "internal error"), false
 }
 
+// routerText is the text of a router sentinel without its package
+// prefix ("router: no number to call from" -> "no number to call from").
+func routerText(sentinel error) string { return strings.TrimPrefix(sentinel.Error(), "router: ") }
+
 // detailOf is the message of a wrapped sentinel without the sentinel's own
 // text ("forbidden: only managers may add users" -> "only managers may add
 // users").
@@ -121,13 +137,22 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 			Detail: "the client closed the request"})
 		return
 	}
-	p, public := problemFor(err)
+	p, public := clientProblem(r, err)
 	if !public {
-		id := requestID(r.Context())
-		s.log.Error("request failed", "request_id", id, "method", r.Method, "route", routeOf(r.Context()), "err", err)
-		p.Detail += "; quote request id " + id + " when reporting it"
+		s.log.Error("request failed", "request_id", requestID(r.Context()), "method", r.Method, "route", routeOf(r.Context()), "err", err)
 	}
 	writeProblem(w, p)
+}
+
+// clientProblem is problemFor(err) as the client of r reads it: an error
+// whose text must not be shown (public false) says which request id to
+// quote instead.
+func clientProblem(r *http.Request, err error) (p *Problem, public bool) {
+	p, public = problemFor(err)
+	if !public {
+		p.Detail += "; quote request id " + requestID(r.Context()) + " when reporting it"
+	}
+	return p, public
 }
 
 // writeProblem writes p as application/problem+json.

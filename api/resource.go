@@ -24,7 +24,8 @@ type resource[T any] struct {
 	create   func(context.Context, T) (T, error)
 	update   func(context.Context, T) (T, error)
 	delete   func(context.Context, int64) error
-	// postHandler, if set, serves POST instead of handleCreate.
+	// postHandler, if set, serves POST instead of handleCreate (create is
+	// then not used).
 	postHandler apiFunc
 }
 
@@ -55,15 +56,11 @@ func (c resource[T]) handleGet(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (c resource[T]) handleCreate(w http.ResponseWriter, r *http.Request) error {
-	body, err := c.s.readBody(w, r)
-	if err != nil {
-		return err
-	}
 	var v T
-	if err := decodeInto(body, &v, c.readOnly...); err != nil {
+	if err := c.s.decodeBody(w, r, &v, c.readOnly...); err != nil {
 		return err
 	}
-	v, err = c.create(r.Context(), v)
+	v, err := c.create(r.Context(), v)
 	if err != nil {
 		return err
 	}
@@ -120,6 +117,16 @@ func (c resource[T]) handleDelete(w http.ResponseWriter, r *http.Request) error 
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// decodeBody reads the JSON body of a request that makes something new
+// (POST) into the zero *dst: readBody, then decodeInto.
+func (s *Server) decodeBody(w http.ResponseWriter, r *http.Request, dst any, readOnly ...string) error {
+	body, err := s.readBody(w, r)
+	if err != nil {
+		return err
+	}
+	return decodeInto(body, dst, readOnly...)
 }
 
 // pathID reads the {id} of an item path.

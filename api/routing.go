@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"mime"
 	"net/http"
@@ -203,7 +202,7 @@ func (s *Server) explainRequest(r *http.Request) (router.Request, error) {
 	}
 	var err error
 	if req.To, err = s.svc.NormalizePhone(to); err != nil {
-		return req, badParam("to", "is not a phone number: "+strings.TrimPrefix(err.Error(), directory.ErrBadPhone.Error()+": "))
+		return req, badParam("to", "is not a phone number: "+detailOf(err, directory.ErrBadPhone))
 	}
 	req.From = strings.TrimSpace(q.Get("from"))
 	if e, err := s.svc.NormalizePhone(req.From); err == nil {
@@ -321,26 +320,6 @@ func (c sysCtx) Err() error                  { return c.parent.Err() }
 func (c sysCtx) Value(key any) any {
 	if _, ok := key.(infoKey); ok {
 		return c.parent.Value(key)
-	}
-	return nil
-}
-
-// routerProblem maps the router's errors of outbound calls (R-OUT, R-ACC)
-// and claims; nil for other errors.
-func routerProblem(err error) *Problem {
-	detail := func(e error) string { return strings.TrimPrefix(e.Error(), "router: ") }
-	for _, e := range []error{router.ErrNoDialer, router.ErrCallerID, router.ErrInternational} {
-		if errors.Is(err, e) {
-			return newProblem(http.StatusForbidden, "forbidden", detail(e))
-		}
-	}
-	switch {
-	case errors.Is(err, router.ErrNoCallerID):
-		return newProblem(http.StatusConflict, "no-caller-id", "the account has no number to call from; add a buyer role number or set a default number")
-	case errors.Is(err, router.ErrUnavailable):
-		return newProblem(http.StatusConflict, "unavailable", "agent has no registered phone")
-	case errors.Is(err, router.ErrClaimed):
-		return newProblem(http.StatusConflict, "claimed", detail(router.ErrClaimed))
 	}
 	return nil
 }

@@ -59,6 +59,7 @@ type fakeDialer struct {
 	mu     sync.Mutex
 	dials  []router.Dial
 	offers []router.Decision
+	actors []bool // whether each call's context carried an actor
 	err    error
 	next   int64
 }
@@ -67,6 +68,8 @@ func (f *fakeDialer) ClickToCall(ctx context.Context, d router.Dial) (int64, err
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.dials = append(f.dials, d)
+	_, acting := directory.ActorFrom(ctx)
+	f.actors = append(f.actors, acting)
 	if f.err != nil {
 		return 0, f.err
 	}
@@ -78,6 +81,8 @@ func (f *fakeDialer) OfferLead(ctx context.Context, d router.Decision) (int64, e
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.offers = append(f.offers, d)
+	_, acting := directory.ActorFrom(ctx)
+	f.actors = append(f.actors, acting)
 	if f.err != nil {
 		return 0, f.err
 	}
@@ -87,13 +92,14 @@ func (f *fakeDialer) OfferLead(ctx context.Context, d router.Decision) (int64, e
 
 // explanation is the JSON of GET /api/v1/route/explain as a client reads it.
 type explanation struct {
-	Action    string   `json:"action"`
-	Mode      string   `json:"mode"`
-	Agents    []string `json:"agents"`
-	Username  string   `json:"username"`
-	ForwardTo string   `json:"forward_to"`
-	Number    *struct{ Number, Kind, Role string }
-	Lead      *struct {
+	Action              string   `json:"action"`
+	Mode                string   `json:"mode"`
+	Agents              []string `json:"agents"`
+	Username            string   `json:"username"`
+	ClaimTimeoutSeconds int64    `json:"claim_timeout_seconds"`
+	ForwardTo           string   `json:"forward_to"`
+	Number              *struct{ Number, Kind, Role string }
+	Lead                *struct {
 		ID   int64
 		Name string
 	}
@@ -124,6 +130,7 @@ func TestExplainRoute(t *testing.T) {
 	e.do(t, "GET", "/api/v1/route/explain?from=(737)%20555-0001&to=512-555-0100&at=2026-11-22T20:30:00-05:00&kind=text", mia, nil).
 		want(t, http.StatusOK, &x)
 	if x.Action != "ring_user" || x.Mode != "claim" || x.Username != "alice" || strings.Join(x.Agents, ",") != "alice,bob" ||
+		x.ClaimTimeoutSeconds != 20 ||
 		x.Number == nil || x.Number.Number != "+15125550100" || x.Number.Kind != "role" || x.Number.Role != "buyer" ||
 		x.Lead == nil || x.Lead.ID != 7 || x.Lead.Name != "Jane Doe" || !x.LeadCreated ||
 		x.Rule == nil || *x.Rule != "Austin buyers" || x.Inbox || len(x.Trace) != 2 {
@@ -218,10 +225,7 @@ func TestExplainRouteRealRouter(t *testing.T) {
 				t.Fatalf("stranger on the buyer line: %+v", x)
 			}
 			// Explaining changed nothing: the inbox is empty.
-			var inbox struct {
-				Items     []router.InboxEntry `json:"items"`
-				OpenCount int64               `json:"open_count"`
-			}
+			var inbox inboxPage
 			e.do(t, "GET", "/api/v1/inbox", e.boss, nil).want(t, http.StatusOK, &inbox)
 			if len(inbox.Items) != 0 || inbox.OpenCount != 0 {
 				t.Fatalf("explain wrote to the inbox: %+v", inbox)

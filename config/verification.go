@@ -1,8 +1,8 @@
 package config
 
 import (
+	"fmt"
 	"net/url"
-	"strings"
 )
 
 // Verification configures how the codes that verify an agent's cell phone (R-ACC-3) are sent, until
@@ -62,20 +62,27 @@ func (v *validator) verification(c *Verification) {
 	}
 }
 
-// checkWebhookURL says what is wrong with a webhook URL, or "". The reason quotes the URL only without
-// its user information, which may hold a password.
+// checkWebhookURL says what is wrong with a webhook URL, or "". The reason never quotes the URL, whose
+// user information may hold a password; url.Parse refuses control characters.
 func checkWebhookURL(raw string) string {
 	u, err := url.Parse(raw)
-	if err != nil || hasControl(raw) {
+	if err != nil {
 		return "not a URL"
 	}
+	host, port := u.Hostname(), u.Port()
 	switch {
 	case u.Scheme != "http" && u.Scheme != "https":
 		return "want an http:// or https:// URL"
 	case u.User != nil:
 		return "must not carry user:password; give the credential as webhook_token"
-	case u.Host == "" || strings.HasPrefix(u.Host, ":"):
+	case host == "":
 		return "names no host"
+	case !validHost(host):
+		return fmt.Sprintf("%q is not an IP address or host name", host)
+	case port != "":
+		if err := checkPort(port); err != nil {
+			return err.Error()
+		}
 	}
 	return ""
 }

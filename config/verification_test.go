@@ -41,6 +41,13 @@ func TestVerificationProblems(t *testing.T) {
 		{"not http", "verification:\n  sender: webhook\n  webhook_url: ftp://h/x\n", []want{{3, "verification.webhook_url", "http:// or https://"}}},
 		{"no host", "verification:\n  sender: webhook\n  webhook_url: 'https:///x'\n", []want{{3, "verification.webhook_url", "names no host"}}},
 		{"not a url", "verification:\n  sender: webhook\n  webhook_url: 'http://h/%zz'\n", []want{{3, "verification.webhook_url", "not a URL"}}},
+		{"port only", "verification:\n  sender: webhook\n  webhook_url: 'https://:8443/x'\n", []want{{3, "verification.webhook_url", "names no host"}}},
+		{"bad host", "verification:\n  sender: webhook\n  webhook_url: 'https://sms..example.com/x'\n",
+			[]want{{3, "verification.webhook_url", `"sms..example.com" is not an IP address or host name`}}},
+		{"bad port", "verification:\n  sender: webhook\n  webhook_url: 'https://sms.example.com:99999/x'\n",
+			[]want{{3, "verification.webhook_url", "port out of range"}}},
+		{"token with a newline", "verification:\n  sender: webhook\n  webhook_url: https://h/x\n  webhook_token: \"t\\r\\nX-Evil: 1\"\n",
+			[]want{{4, "verification.webhook_token", "must not contain control characters"}}},
 		{"typo", "verification:\n  webhook_ulr: https://h/x\n", []want{{2, "verification", `unknown key "webhook_ulr" (did you mean "webhook_url"?)`}}},
 	}
 	for _, tt := range tests {
@@ -59,5 +66,14 @@ func TestVerificationURLPasswordNotQuoted(t *testing.T) {
 	checkProblems(t, err, path, []want{{3, "verification.webhook_url", "must not carry user:password"}})
 	if strings.Contains(err.Error(), testPassword) {
 		t.Fatalf("problem quotes the password: %v", err)
+	}
+}
+
+// Hosts as IP addresses, with ports, are webhook URLs as good as names.
+func TestVerificationWebhookURLForms(t *testing.T) {
+	for _, u := range []string{"http://127.0.0.1:8080/send", "http://[::1]:8080/send", "https://relay_1.internal/send"} {
+		if _, err := Load(writeConfig(t, "verification:\n  sender: webhook\n  webhook_url: '"+u+"'\n")); err != nil {
+			t.Errorf("%s: %v", u, err)
+		}
 	}
 }

@@ -79,15 +79,16 @@ func (e *WrongCodeError) Error() string {
 func (s *Service) NormalizePhone(raw string) (string, error) { return s.phones.Normalize(raw) }
 
 // StartCellVerification sends a code to phone by text for the user's cell
-// phone (R-ACC-3). phone "" verifies the cell phone the user has. Agents
-// verify only their own cell phone, managers anyone's (the primary
-// manager's only the primary manager). A code may be asked for once per
-// CellCodeResendAfter per user (*RetryAfterError); a new code replaces the
-// pending one. The code itself is kept only as a hash, and never logged.
-func (s *Service) StartCellVerification(ctx context.Context, codes CellCodes, send CodeSender, userID int64, phone string) error {
+// phone (R-ACC-3) and returns the E.164 number it went to. phone ""
+// verifies the cell phone the user has. Agents verify only their own cell
+// phone, managers anyone's (the primary manager's only the primary
+// manager). A code may be asked for once per CellCodeResendAfter per user
+// (*RetryAfterError); a new code replaces the pending one. The code itself
+// is kept only as a hash, and never logged.
+func (s *Service) StartCellVerification(ctx context.Context, codes CellCodes, send CodeSender, userID int64, phone string) (string, error) {
 	u, err := s.cellUser(ctx, userID)
 	if err != nil {
-		return err
+		return "", err
 	}
 	phone = strings.TrimSpace(phone)
 	if phone == "" {
@@ -100,35 +101,35 @@ func (s *Service) StartCellVerification(ctx context.Context, codes CellCodes, se
 		v.phone("phone", s.phones, &phone)
 	}
 	if err := v.err(); err != nil {
-		return err
+		return "", err
 	}
 	now := s.stamp()
 	pending, err := codes.GetCellCode(ctx, u.Username)
 	switch {
 	case err == nil:
 		if next := pending.CreatedAt.Add(CellCodeResendAfter); now.Before(next) {
-			return &RetryAfterError{After: next.Sub(now), Reason: "a verification code was sent moments ago"}
+			return "", &RetryAfterError{After: next.Sub(now), Reason: "a verification code was sent moments ago"}
 		}
 	case !isNotFound(err):
-		return err
+		return "", err
 	}
 	code, err := newCellCode()
 	if err != nil {
-		return err
+		return "", err
 	}
 	c := CellCode{User: u.Username, Phone: phone, Hash: cellCodeHash(u.Username, phone, code),
 		ExpiresAt: now.Add(CellCodeTTL), CreatedAt: now}
 	if err := codes.PutCellCode(ctx, c); err != nil {
-		return err
+		return "", err
 	}
 	if err := send.SendCode(ctx, phone, "Your Teamline verification code is "+code); err != nil {
 		if derr := codes.DeleteCellCode(context.WithoutCancel(ctx), u.Username); derr != nil {
 			s.log.Warn("forgetting an unsent verification code", "user", u.Username, "err", derr)
 		}
-		return fmt.Errorf("%w to %s: %w", ErrCodeNotSent, phone, err)
+		return "", fmt.Errorf("%w to %s: %w", ErrCodeNotSent, phone, err)
 	}
 	s.log.Info("cell phone verification code sent", "user", u.Username, "phone", phone)
-	return nil
+	return phone, nil
 }
 
 // ConfirmCellVerification checks the code the user typed. The right code,
@@ -222,11 +223,11 @@ func (s *Service) cellUser(ctx context.Context, userID int64) (User, error) {
 
 // newCellCode draws CellCodeDigits decimal digits from crypto/rand.
 func newCellCode() (string, error) {
-	n, err := rand.Int(rand.Reader, big.NewInt(1_000_000))
+	n, err := rand.Int(rand.Reader, new(big.Int).Exp(big.NewInt(10), big.NewInt(CellCodeDigits), nil))
 	if err != nil {
 		return "", fmt.Errorf("verification code: %w", err)
 	}
-	return fmt.Sprintf("%06d", n.Int64()), nil
+	return fmt.Sprintf("%0*d", CellCodeDigits, n.Int64()), nil
 }
 
 // cellCodeHash is what is stored of a code: SHA-256 over the username, the

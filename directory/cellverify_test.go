@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/teamline/teamline/directory"
 	"github.com/teamline/teamline/internal/testlog"
@@ -62,8 +63,8 @@ func TestCellVerificationStoresHashOnly(t *testing.T) {
 				t.Fatal(err)
 			}
 			send := &captured{}
-			if err := svc.StartCellVerification(ctx, st, send, maria.ID, "512-555-0181"); err != nil {
-				t.Fatal(err)
+			if to, err := svc.StartCellVerification(ctx, st, send, maria.ID, "512-555-0181"); err != nil || to != "+15125550181" || send.to != to {
+				t.Fatalf("sent to %q (said %q), %v", send.to, to, err)
 			}
 			code := send.code(t)
 			c, err := st.GetCellCode(ctx, "maria")
@@ -107,7 +108,7 @@ func TestCellVerificationConcurrentGuesses(t *testing.T) {
 		t.Fatal(err)
 	}
 	send := &captured{}
-	if err := svc.StartCellVerification(ctx, st, send, u.ID, "+15125550181"); err != nil {
+	if _, err := svc.StartCellVerification(ctx, st, send, u.ID, "+15125550181"); err != nil {
 		t.Fatal(err)
 	}
 	guess := "000000"
@@ -139,6 +140,32 @@ func TestCellVerificationConcurrentGuesses(t *testing.T) {
 	}
 	if _, err := svc.ConfirmCellVerification(ctx, st, u.ID, send.code(t)); !errors.Is(err, directory.ErrConflict) && wrong == directory.CellCodeMaxAttempts {
 		t.Fatalf("the right code after %d wrong ones: %v", wrong, err)
+	}
+}
+
+// Codes are CellCodeDigits random digits: fifty in a row hardly repeat.
+func TestCellCodesAreRandom(t *testing.T) {
+	st := storetest.Open(t, "sqlite")
+	phones, _ := directory.NewPhones("US")
+	now := time.Date(2026, 3, 10, 15, 0, 0, 0, time.UTC)
+	svc := directory.NewService(st, phones, directory.WithClock(func() time.Time { return now }))
+	ctx := context.Background()
+	u, err := svc.CreateUser(ctx, directory.User{Username: "alice", Name: "Alice", Role: directory.RoleAgent})
+	if err != nil {
+		t.Fatal(err)
+	}
+	send := &captured{}
+	seen := map[string]bool{}
+	for range 50 {
+		now = now.Add(directory.CellCodeResendAfter)
+		if _, err := svc.StartCellVerification(ctx, st, send, u.ID, "+15125550181"); err != nil {
+			t.Fatal(err)
+		}
+		seen[send.code(t)] = true
+	}
+	// Two or more repeats among 50 draws from 10^6 codes: p < 1e-6.
+	if len(seen) < 49 {
+		t.Fatalf("%d different codes in 50: %v", len(seen), seen)
 	}
 }
 

@@ -1,34 +1,19 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"net/http"
 	"os"
 	"regexp"
 	"strings"
 	"testing"
-
-	"github.com/teamline/teamline/internal/testlog"
 )
 
-// route runs `teamline route ARGS` in-process and returns what the binary
-// would print and its exit code.
+// route runs `teamline route ARGS` in-process, as the binary would.
 func route(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
-	var out, errb testlog.Buffer
-	err := cmdRoute(context.Background(), args, &cli{stdin: strings.NewReader(""), stdout: &out, stderr: &errb})
-	switch {
-	case err == nil, errors.Is(err, flag.ErrHelp):
-		return out.String(), errb.String(), 0
-	case errors.Is(err, errUsage):
-		return out.String(), errb.String(), exitUsage
-	}
-	errb.Write([]byte("teamline route: " + err.Error() + "\n"))
-	return out.String(), errb.String(), 1
+	return teamline(t, "", append([]string{"route"}, args...)...)
 }
 
 func TestRouteVerb(t *testing.T) {
@@ -62,6 +47,15 @@ func TestRouteVerb(t *testing.T) {
 	if x.Action != "forward" || x.ForwardTo != "+15125550199" || !x.Inbox || x.At != "2026-11-23T01:30:00Z" ||
 		x.Number.Role != "buyer" || len(x.Trace) == 0 || !strings.Contains(x.Text, "=> forward to the catch-all number +15125550199") {
 		t.Fatalf("decision %s", out)
+	}
+
+	// A known lead calling, the caller in any form (explained as E.164):
+	// to the lead's agent.
+	mustRun(t, "", "lead", "add", "-c", cfg, "--phone", "+1 737 555 0009", "--name", "Jane Doe", "--agent", "buyer=alice")
+	out, errs, code = route(t, "-c", cfg, "--from", "(737) 555-0009", "--to", "512 555 0100")
+	if code != 0 || !strings.Contains(out, "call from +17375550009 to +15125550100 at") || !strings.Contains(out, "caller is lead ") ||
+		!strings.HasSuffix(out, "=> direct: alice (voicemail: alice)\n") {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
 	}
 
 	// A number that is not the team's is rejected: an answer, exit 0.
