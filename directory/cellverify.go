@@ -73,11 +73,6 @@ func (e *WrongCodeError) Error() string {
 	return fmt.Sprintf("wrong verification code; %d attempts left", e.AttemptsLeft)
 }
 
-// NormalizePhone returns the E.164 form of a phone number in any common
-// form, read in the directory's default region (an error wrapping
-// ErrBadPhone says what is wrong).
-func (s *Service) NormalizePhone(raw string) (string, error) { return s.phones.Normalize(raw) }
-
 // StartCellVerification sends a code to phone by text for the user's cell
 // phone (R-ACC-3) and returns the E.164 number it went to. phone ""
 // verifies the cell phone the user has. Agents verify only their own cell

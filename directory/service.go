@@ -54,6 +54,11 @@ func NewService(st Store, phones *Phones, opts ...Option) *Service {
 // Ping checks the database.
 func (s *Service) Ping(ctx context.Context) error { return s.store.Ping(ctx) }
 
+// NormalizePhone returns the E.164 form of a phone number in any common
+// form, read in the directory's default region (an error wrapping
+// ErrBadPhone says what is wrong).
+func (s *Service) NormalizePhone(raw string) (string, error) { return s.phones.Normalize(raw) }
+
 func (s *Service) stamp() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
 
 type txKey struct{}
