@@ -27,33 +27,34 @@ var errUnchanged = errors.New("store: nothing changed")
 // nothing changes): claims of one lead queue there on MySQL, instead of
 // deadlocking over the shared lock the lead_agents foreign key takes on
 // that row and the exclusive one the updated_at write then needs.
+//
+// The usernames are looked up inside those statements, so a claim costs
+// two statements; only one that changes nothing reads further, to tell
+// the caller who the agent is (or that user is unknown).
 func (s *Store) AssignLead(ctx context.Context, leadID int64, role, user, ifAgent string, at time.Time) (bool, error) {
 	what := fmt.Sprintf("%s agent of lead %d", role, leadID)
 	var isAgent bool
-	err := s.retryTx(ctx, s.log, func(q *queries) error {
+	err := s.retryTx(ctx, func(q *queries) error {
 		isAgent = false
-		userID, err := q.userID(ctx, user)
-		if err != nil {
-			return err
-		}
-		stamp := at
-		if stamp.IsZero() {
-			stamp = q.now()
-		}
-		res, err := q.q.ExecContext(ctx, `UPDATE leads SET updated_at = ? WHERE id = ?`, fmtTime(stamp), leadID)
+		res, err := q.q.ExecContext(ctx, `UPDATE leads SET updated_at = ? WHERE id = ?`,
+			fmtTime(q.updateStamp(at)), leadID)
 		if err != nil {
 			return writeErr(err, what)
 		}
 		if err := mustAffect(res, fmt.Sprintf("lead %d", leadID)); err != nil {
 			return err
 		}
-		changed, err := q.claimLead(ctx, leadID, role, userID, ifAgent)
+		changed, err := q.claimLead(ctx, leadID, role, user, ifAgent)
 		if err != nil {
 			return writeErr(err, what)
 		}
 		if changed {
 			isAgent = true
 			return nil
+		}
+		userID, err := q.userID(ctx, user)
+		if err != nil {
+			return err
 		}
 		current, err := q.leadAgentID(ctx, leadID, role)
 		if err != nil {
@@ -69,23 +70,33 @@ func (s *Store) AssignLead(ctx context.Context, leadID int64, role, user, ifAgen
 }
 
 // claimLead runs the conditional write of AssignLead and reports whether
-// it changed the lead's agent.
-func (q *queries) claimLead(ctx context.Context, leadID int64, role string, userID int64, ifAgent string) (bool, error) {
-	if ifAgent == "" {
-		_, err := q.q.ExecContext(ctx, `INSERT INTO lead_agents (lead_id, role, user_id) VALUES (?, ?, ?)`,
-			leadID, role, userID)
+// it changed the lead's agent. It changes nothing when user is no user.
+func (q *queries) claimLead(ctx context.Context, leadID int64, role, user, ifAgent string) (bool, error) {
+	userCond, userArgs := exact("username", user)
+	var (
+		res sql.Result
+		err error
+	)
+	switch {
+	case ifAgent == "":
+		res, err = q.q.ExecContext(ctx, `INSERT INTO lead_agents (lead_id, role, user_id)
+			SELECT ?, ?, id FROM users WHERE `+userCond, append([]any{leadID, role}, userArgs...)...)
 		if kind, _ := classify(err); kind == errUnique {
 			return false, nil // the lead has an agent for role
 		}
-		return err == nil, err
+	case ifAgent == user:
+		return false, nil // a take-over from oneself changes nothing
+	default:
+		roleCond, roleArgs := exact("role", role)
+		ifCond, ifArgs := exact("username", ifAgent)
+		args := append(append([]any{}, userArgs...), leadID)
+		args = append(append(append(args, roleArgs...), ifArgs...), userArgs...)
+		// EXISTS: an unknown user matches nothing, rather than setting
+		// user_id to NULL.
+		res, err = q.q.ExecContext(ctx, `UPDATE lead_agents SET user_id = (SELECT id FROM users WHERE `+userCond+`)
+			WHERE lead_id = ? AND `+roleCond+` AND user_id = (SELECT id FROM users WHERE `+ifCond+`)
+			AND EXISTS (SELECT 1 FROM users WHERE `+userCond+`)`, args...)
 	}
-	ifID, ok, err := q.lookupID(ctx, "users", "username", ifAgent)
-	if err != nil || !ok || ifID == userID {
-		return false, err
-	}
-	cond, args := exact("role", role)
-	res, err := q.q.ExecContext(ctx, `UPDATE lead_agents SET user_id = ? WHERE lead_id = ? AND `+cond+` AND user_id = ?`,
-		append(append([]any{userID, leadID}, args...), ifID)...)
 	if err != nil {
 		return false, err
 	}

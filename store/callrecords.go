@@ -29,30 +29,6 @@ const selectCallRecords = `SELECT id, call_id, node, direction, from_party, to_p
 	COALESCE((SELECT MAX(r.id) FROM recordings r WHERE r.call_record_id = call_records.id), 0)
 FROM call_records`
 
-// nullTime is NULL for the zero time, else t for a placeholder.
-func nullTime(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return fmtTime(t)
-}
-
-// deref is *t, or the zero time for nil (a NULL time column).
-func deref(t *time.Time) time.Time {
-	if t == nil {
-		return time.Time{}
-	}
-	return *t
-}
-
-// roundZero is t as it reads back: zero stays zero.
-func roundZero(t time.Time) time.Time {
-	if t.IsZero() {
-		return t
-	}
-	return dbTime(t)
-}
-
 // CreateCallRecord inserts r and sets r.ID; r's times and cut texts are
 // set to what was stored.
 func (s *Store) CreateCallRecord(ctx context.Context, r *billing.CallRecord) error {

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/teamline/teamline/directory"
 )
@@ -34,10 +35,7 @@ func (s *Store) PutCellCode(ctx context.Context, c directory.CellCode) error {
 	if c.ExpiresAt.IsZero() {
 		return fmt.Errorf("store: %s: no expiry time", what)
 	}
-	created := c.CreatedAt
-	if created.IsZero() {
-		created = s.now()
-	}
+	created, _ := s.createStamps(c.CreatedAt, time.Time{})
 	id, err := s.userID(ctx, c.User)
 	if err != nil {
 		return err

@@ -3,9 +3,11 @@ package store_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"reflect"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -127,3 +129,19 @@ var nasty = []string{
 	"tab\tand\nnewline",
 	"  spaces around  ",
 }
+
+// deadlockLog is a slog.Handler that counts the store's reports of a
+// transaction run again after a MySQL deadlock.
+type deadlockLog struct{ deadlocks atomic.Int32 }
+
+func (h *deadlockLog) Enabled(context.Context, slog.Level) bool { return true }
+
+func (h *deadlockLog) Handle(_ context.Context, r slog.Record) error {
+	if strings.Contains(r.Message, "deadlock") {
+		h.deadlocks.Add(1)
+	}
+	return nil
+}
+
+func (h *deadlockLog) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h *deadlockLog) WithGroup(string) slog.Handler      { return h }

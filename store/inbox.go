@@ -2,8 +2,10 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/teamline/teamline/router"
@@ -34,10 +36,8 @@ func (q *queries) AddInbox(ctx context.Context, e *router.InboxEntry) error {
 		return fmt.Errorf("%w: %s: kind %q", ErrBadInbox, what, cut(string(e.Kind), 16))
 	}
 	c := *e
-	if c.At.IsZero() {
-		c.At = q.now()
-	}
-	c.At, c.DoneAt = dbTime(c.At), roundZero(c.DoneAt)
+	c.At, _ = q.createStamps(c.At, time.Time{})
+	c.DoneAt = roundZero(c.DoneAt)
 	c.From, c.To, c.CallID = cut(e.From, maxCallText), cut(e.To, maxCallText), cut(e.CallID, maxCallText)
 	c.Reason, c.ForwardTo = cut(e.Reason, maxCallText), cut(e.ForwardTo, maxCallText)
 	res, err := q.q.ExecContext(ctx, `INSERT INTO inbox (at, kind, from_number, to_number, call_id, reason,
@@ -59,34 +59,30 @@ func (q *queries) AddInbox(ctx context.Context, e *router.InboxEntry) error {
 // entry of this one); with f.OpenOnly, those not done. At most f.Limit
 // (default 100, at most 1000).
 func (s *Store) ListInbox(ctx context.Context, f router.InboxFilter) ([]router.InboxEntry, error) {
-	query, args := selectInbox+` WHERE 1 = 1`, []any{}
-	if f.OpenOnly {
-		query += ` AND done = ?`
-		args = append(args, false)
+	before := f.Before
+	if before <= 0 {
+		before = math.MaxInt64
 	}
-	if f.Before > 0 {
-		query, args = query+` AND id < ?`, append(args, f.Before)
+	query, args := selectInbox+` WHERE id < ?`, []any{before}
+	if f.OpenOnly {
+		query, args = query+` AND done = ?`, append(args, false)
 	}
 	query, args = query+` ORDER BY id DESC LIMIT ?`, append(args, clampLimit(f.Limit, defaultInboxLimit, maxInboxLimit))
-	rows, err := s.q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("store: list inbox: %w", err)
-	}
-	defer rows.Close()
 	out := []router.InboxEntry{}
-	for rows.Next() {
+	err := s.each(ctx, query, args, func(r *sql.Rows) error {
 		var (
 			e      router.InboxEntry
 			doneAt *time.Time
 		)
-		if err := rows.Scan(&e.ID, scanTime(&e.At), &e.Kind, &e.From, &e.To, &e.CallID, &e.Reason, &e.ForwardTo,
+		if err := r.Scan(&e.ID, scanTime(&e.At), &e.Kind, &e.From, &e.To, &e.CallID, &e.Reason, &e.ForwardTo,
 			&e.Done, &e.DoneBy, scanNullTime(&doneAt)); err != nil {
-			return nil, fmt.Errorf("store: read inbox entry: %w", err)
+			return err
 		}
 		e.DoneAt = deref(doneAt)
 		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return nil, fmt.Errorf("store: list inbox: %w", err)
 	}
 	return out, nil
@@ -107,10 +103,7 @@ func (s *Store) CountInbox(ctx context.Context) (int64, error) {
 // ErrNotFound for an unknown id; a by longer than 255 characters is
 // ErrTooLong.
 func (s *Store) DoneInbox(ctx context.Context, id int64, by string, at time.Time) error {
-	if at.IsZero() {
-		at = s.now()
-	}
 	return s.updateOpen(ctx, fmt.Sprintf("inbox entry %d", id), "inbox", id,
 		`UPDATE inbox SET done = ?, done_by = ?, done_at = ? WHERE id = ? AND done = ?`,
-		true, by, fmtTime(at), id, false)
+		true, by, fmtTime(s.updateStamp(at)), id, false)
 }

@@ -40,10 +40,7 @@ const (
 
 // Store is a directory database. It implements directory.Store.
 type Store struct {
-	*queries
-	db     *sql.DB
-	driver string
-	log    *slog.Logger
+	*queries // outside a transaction: db, driver, log, gate and clock
 	// mysqlDSN opens the connection that holds the migration lock outside
 	// the pool, which may be as small as one connection (MySQL only).
 	mysqlDSN string
@@ -102,17 +99,13 @@ func Open(ctx context.Context, driver, dsn string, opts ...Option) (*Store, erro
 		opt(&o)
 	}
 	var (
-		db   *sql.DB
-		err  error
-		gate *sqliteGate
+		db  *sql.DB
+		err error
 	)
 	switch driver {
 	case DriverSQLite:
 		dsn = sqliteDSN(dsn)
 		db, err = sql.Open(DriverSQLite, dsn)
-		if err == nil {
-			gate = openSQLiteGate(dsn)
-		}
 		if err == nil && sqliteInMemory(dsn) {
 			// Every connection to :memory: is its own database, which
 			// lives as long as the connection: keep exactly one, forever.
@@ -131,17 +124,16 @@ func Open(ctx context.Context, driver, dsn string, opts ...Option) (*Store, erro
 		db.SetMaxIdleConns(o.maxIdle)
 	}
 	db.SetConnMaxLifetime(o.maxLifetime)
-	if err := db.PingContext(ctx); err != nil {
+	var gate *sqliteGate
+	err = db.PingContext(ctx)
+	if err == nil && driver == DriverSQLite {
+		gate, err = openSQLiteGate(ctx, db, dsn)
+	}
+	if err != nil {
 		db.Close()
-		gate.close()
 		return nil, fmt.Errorf("store: open %s: %w", driver, err)
 	}
-	st := &Store{
-		queries: &queries{q: db, db: db, now: o.now, driver: driver, gate: gate},
-		db:      db,
-		driver:  driver,
-		log:     o.log,
-	}
+	st := &Store{queries: &queries{q: db, db: db, now: o.now, driver: driver, log: o.log, gate: gate}}
 	if driver == DriverMySQL {
 		st.mysqlDSN = dsn
 	}

@@ -31,8 +31,10 @@ type queries struct {
 	// driver is DriverSQLite or DriverMySQL, for the few statements that
 	// differ (locking reads, upserts).
 	driver string
-	// gate queues the transactions of this process on a SQLite file (see
-	// writeGate); nil on MySQL and inside a transaction.
+	// log and gate are set outside a transaction. gate queues the
+	// transactions of this process on a SQLite file (see writeGate); it is
+	// nil on MySQL.
+	log  *slog.Logger
 	gate *sqliteGate
 }
 
@@ -58,6 +60,14 @@ func (q *queries) updateStamp(updated time.Time) time.Time {
 		updated = q.now()
 	}
 	return dbTime(updated)
+}
+
+// dialect returns the statement for the store's driver.
+func (q *queries) dialect(forMySQL, forSQLite string) string {
+	if q.driver == DriverMySQL {
+		return forMySQL
+	}
+	return forSQLite
 }
 
 // atomic runs fn in a transaction: the caller's (InTx) or a new one.
@@ -119,7 +129,7 @@ const txAttempts = 4
 // A lock wait timeout (1205) is not retried: it has already waited
 // innodb_lock_wait_timeout, longer than a caller on the line can wait
 // twice; it is returned as ErrBusy.
-func (q *queries) retryTx(ctx context.Context, log *slog.Logger, fn func(*queries) error) error {
+func (q *queries) retryTx(ctx context.Context, fn func(*queries) error) error {
 	if q.db == nil {
 		return fn(q)
 	}
@@ -128,9 +138,7 @@ func (q *queries) retryTx(ctx context.Context, log *slog.Logger, fn func(*querie
 		if err == nil || attempt == txAttempts || !isDeadlock(err) {
 			return err
 		}
-		if log != nil {
-			log.Debug("store: transaction chosen as a deadlock victim, running it again", "attempt", attempt, "err", err)
-		}
+		q.log.Debug("store: transaction chosen as a deadlock victim, running it again", "attempt", attempt, "err", err)
 		// A short random pause, so that the survivor of the deadlock
 		// finishes first and two victims do not meet again.
 		pause := time.NewTimer(rand.N(time.Duration(attempt) * 10 * time.Millisecond))

@@ -32,7 +32,7 @@ var (
 // wait for each other up to the busy timeout instead of failing with
 // SQLITE_BUSY halfway.
 func (s *Store) RouteTx(ctx context.Context, fn func(router.Tx) error) error {
-	return s.retryTx(ctx, s.log, func(q *queries) error { return fn(q) })
+	return s.retryTx(ctx, func(q *queries) error { return fn(q) })
 }
 
 // AdvanceRotation returns the position of the rule's pool and stores the
@@ -59,7 +59,7 @@ func (q *queries) AdvanceRotation(ctx context.Context, ruleID int64, pool, round
 		return 0, err
 	}
 	var pos uint64
-	err := q.retryTx(ctx, nil, func(q *queries) error {
+	err := q.retryTx(ctx, func(q *queries) error {
 		key, p, found, err := q.rotation(ctx, ruleID, pool, true)
 		if err != nil {
 			return fmt.Errorf("store: %s: %w", what, err)
@@ -157,12 +157,4 @@ func checkPool(pool string) error {
 		return fmt.Errorf("store: rotation pool %q: want 1 to 16 of a-z, 0-9 and _", pool)
 	}
 	return nil
-}
-
-// dialect returns the statement for the store's driver.
-func (q *queries) dialect(forMySQL, forSQLite string) string {
-	if q.driver == DriverMySQL {
-		return forMySQL
-	}
-	return forSQLite
 }

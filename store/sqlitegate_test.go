@@ -3,29 +3,37 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/teamline/teamline/directory"
 )
 
-func TestSQLiteBusyTimeout(t *testing.T) {
-	for _, tc := range []struct {
-		dsn  string
-		want time.Duration
+// The gate waits as long as SQLite would: the busy timeout the store's
+// connections have, however the DSN set it.
+func TestSQLiteGateWait(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	for i, tc := range []struct {
+		query string
+		want  time.Duration
 	}{
-		{"/var/lib/teamline.db", 5 * time.Second},
-		{"file:x.db?_pragma=busy_timeout(50)", 50 * time.Millisecond},
-		{"file:x.db?_pragma=foreign_keys(1)&_pragma=BUSY_TIMEOUT%3D250", 250 * time.Millisecond},
-		{"file:x.db?_busy_timeout=100", 100 * time.Millisecond},
-		{"file:x.db?_timeout=7000", 7 * time.Second},
+		{"", 5 * time.Second},
+		{"?_pragma=busy_timeout(50)", 50 * time.Millisecond},
+		{"?_pragma=foreign_keys(1)&_pragma=BUSY_TIMEOUT%3D250", 250 * time.Millisecond},
+		{"?_busy_timeout=100", 100 * time.Millisecond},
+		{"?_timeout=7000", 7 * time.Second},
 	} {
-		_, query, _ := strings.Cut(sqliteDSN(tc.dsn), "?")
-		if got := sqliteBusyTimeout(query); got != tc.want {
-			t.Errorf("%s: %v, want %v", tc.dsn, got, tc.want)
+		s, err := Open(ctx, DriverSQLite, "file:"+filepath.Join(dir, fmt.Sprint(i, ".db"))+tc.query)
+		if err != nil {
+			t.Fatal(err)
 		}
+		if s.gate.wait != tc.want {
+			t.Errorf("%q: the gate waits %v, want %v", tc.query, s.gate.wait, tc.want)
+		}
+		s.Close()
 	}
 }
 

@@ -28,6 +28,30 @@ func fmtNullTime(t *time.Time) any {
 	return fmtTime(*t)
 }
 
+// nullTime is NULL for the zero time, else t for a placeholder.
+func nullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return fmtTime(t)
+}
+
+// deref is *t, or the zero time for nil (a NULL time column).
+func deref(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return *t
+}
+
+// roundZero is t as it reads back: zero stays zero.
+func roundZero(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return dbTime(t)
+}
+
 // timeScanner reads a time column whatever the driver hands over: time.Time
 // (MySQL with parseTime, SQLite DATETIME columns), string or []byte (text).
 // Exactly one of t and nullable is set; NULL is an error for t and sets
