@@ -23,6 +23,7 @@ type Directory interface {
 	GetSettings(ctx context.Context) (directory.Settings, error)
 	GetNumberByE164(ctx context.Context, e164 string) (directory.Number, error)
 	ListNumbers(ctx context.Context, f directory.NumberFilter) ([]directory.Number, error)
+	FindLeadByPhone(ctx context.Context, e164 string) (directory.Lead, error)
 }
 
 // Router is the routing as calls use it. *router.Router implements it.

@@ -34,7 +34,7 @@ type call struct {
 
 	mu    sync.Mutex
 	rec   billing.CallRecord
-	a     *sipgo.DialogServerSession
+	a     dialogLeg // the caller's INVITE dialog, or the lead's leg of a call the gateway placed
 	b     *sipgo.DialogClientSession
 	forks sync.WaitGroup // fork goroutines, also the cancelled ones
 	bg    sync.WaitGroup // other goroutines of the call (2xx retransmissions); see goBackground
@@ -70,6 +70,9 @@ type call struct {
 	whispering   chan struct{}
 	recording    *recording.Session
 	voicemailBox string // the call is a voicemail for this user
+	// placed: the gateway placed the call (click-to-call, a lead offered
+	// to agents); leg A is the number called, leg B the agent.
+	placed bool
 	// spliced is the bridge of the agent who won an instant call, joined
 	// to this call's bridge (see splice).
 	spliced *media.Bridge
@@ -90,8 +93,10 @@ func (c *call) end(by int, result billing.Result, code int, reason string) {
 		if c.voicemailBox != "" && result == billing.ResultAnswered {
 			result = billing.ResultVoicemail
 		}
-		c.mu.Unlock()
+		// Closed under the lock: a leg connected after this sees it
+		// (connect) and is hung up by whoever connected it.
 		close(c.ended)
+		c.mu.Unlock()
 		if active {
 			ctx, cancel := context.WithTimeout(context.Background(), byeTimeout)
 			if by != 0 && a != nil {
@@ -195,30 +200,56 @@ func (c *call) supervise(maxDuration time.Duration) {
 	}
 }
 
-// session returns the dialog session of side (0 caller, 1 callee): Do sends
-// a request within the dialog and waits for its final response.
-func (c *call) session(side int) interface {
+// dialogLeg is the dialog of one leg of a call. The gateway is the UAS of
+// a caller's leg (*sipgo.DialogServerSession) and the UAC of every leg it
+// places (*sipgo.DialogClientSession): the callee of any call, and both
+// legs of a call the gateway places itself (click-to-call, a lead offered
+// to agents), where the lead is leg A.
+type dialogLeg interface {
+	// Do sends a request within the dialog and waits for its final
+	// response.
 	Do(context.Context, *gosip.Request) (*gosip.Response, error)
 	WriteRequest(*gosip.Request) error
-} {
+	ReadBye(*gosip.Request, gosip.ServerTransaction) error
+	Bye(context.Context) error
+	Close() error
+}
+
+// session returns the dialog of side (0 caller, 1 callee), nil while that
+// leg has none.
+func (c *call) session(side int) dialogLeg {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if side == 0 {
 		return c.a
 	}
+	if c.b == nil {
+		return nil
+	}
 	return c.b
 }
 
-// remoteTarget is the URI in-dialog requests to side are addressed to: the
-// Contact the other end gave (RFC 3261 12.2.1.1).
-func (c *call) remoteTarget(side int) (gosip.Uri, error) {
+// inbound is the caller's INVITE dialog, nil for a call the gateway placed
+// itself (its leg A is the gateway's UAC).
+func (c *call) inbound() *sipgo.DialogServerSession {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	d, _ := c.a.(*sipgo.DialogServerSession)
+	return d
+}
+
+// remoteTarget is the URI in-dialog requests to side are addressed to: the
+// Contact the other end gave (RFC 3261 12.2.1.1), in its INVITE (a caller)
+// or in its 2xx (a leg the gateway placed).
+func (c *call) remoteTarget(side int) (gosip.Uri, error) {
 	var h *gosip.ContactHeader
-	if side == 0 && c.a != nil {
-		h = c.a.InviteRequest.Contact()
-	} else if side == 1 && c.b != nil && c.b.InviteResponse != nil {
-		h = c.b.InviteResponse.Contact()
+	switch d := c.session(side).(type) {
+	case *sipgo.DialogServerSession:
+		h = d.InviteRequest.Contact()
+	case *sipgo.DialogClientSession:
+		if d.InviteResponse != nil {
+			h = d.InviteResponse.Contact()
+		}
 	}
 	if h == nil {
 		return gosip.Uri{}, fmt.Errorf("sip: no remote target for leg %d", side)
@@ -236,6 +267,51 @@ func (c *call) isActive() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.active
+}
+
+// connect gives the call the dialog a leg the gateway placed on side, and
+// with active marks the call bridged, unless the call has ended meanwhile
+// (the other party hung up): then it reports false, and the leg is the
+// caller's to hang up.
+func (c *call) connect(side int, sess *sipgo.DialogClientSession, active bool) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	select {
+	case <-c.ended:
+		return false
+	default:
+	}
+	if side == 0 {
+		c.a = sess
+	} else {
+		c.b = sess
+	}
+	c.active = c.active || active
+	c.s.calls.setDialog(c, side, sess.ID)
+	return true
+}
+
+// party names side for the record: who hung up.
+func (c *call) party(side int) string {
+	switch {
+	case c.placed && side == 0:
+		return "the number called"
+	case c.placed:
+		return "agent"
+	case side == 0:
+		return "caller"
+	}
+	return "callee"
+}
+
+// hasEnded reports whether the call has ended (end has run).
+func (c *call) hasEnded() bool {
+	select {
+	case <-c.ended:
+		return true
+	default:
+		return false
+	}
 }
 
 // goBackground counts one more goroutine of the call in bg, unless the call

@@ -7,14 +7,13 @@ import (
 )
 
 // callTable indexes the calls in progress by the dialog ID of each leg, so
-// that in-dialog requests (ACK, BYE, re-INVITE, INFO) find their call: the
-// caller's leg by the ID the gateway has as its UAS, the callee's leg by
+// that in-dialog requests (ACK, BYE, re-INVITE, INFO) find their call: a
+// leg the gateway answered by the ID it has as its UAS, a leg it placed by
 // the ID it has as UAC. sipgo matches no in-dialog requests itself.
 type callTable struct {
-	mu  sync.Mutex
-	byA map[string]*call
-	byB map[string]*call
-	all map[*call]struct{}
+	mu   sync.Mutex
+	legs map[string]tableLeg
+	all  map[*call]struct{}
 	// offers are the legs of agents hearing an instant call's whisper,
 	// by the dialog ID the gateway has as their UAC.
 	offers map[string]*offerLeg
@@ -22,7 +21,13 @@ type callTable struct {
 }
 
 func newCallTable() *callTable {
-	return &callTable{byA: map[string]*call{}, byB: map[string]*call{}, all: map[*call]struct{}{}, offers: map[string]*offerLeg{}}
+	return &callTable{legs: map[string]tableLeg{}, all: map[*call]struct{}{}, offers: map[string]*offerLeg{}}
+}
+
+// tableLeg is one leg of a call in the table.
+type tableLeg struct {
+	c    *call
+	side int // 0 caller (leg A), 1 callee (leg B)
 }
 
 func (t *callTable) addOffer(id string, o *offerLeg) {
@@ -57,12 +62,16 @@ func (t *callTable) add(c *call) {
 func (t *callTable) setDialog(c *call, side int, id string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if side == 0 {
-		t.byA[id] = c
-	} else {
-		t.byB[id] = c
-	}
+	t.legs[id] = tableLeg{c, side}
 	c.dialogIDs[side] = id
+}
+
+// forget removes the call's dialog on side; the caller holds t.mu.
+func (t *callTable) forget(c *call, side int) {
+	id := c.dialogIDs[side]
+	if l, ok := t.legs[id]; ok && l.c == c && l.side == side {
+		delete(t.legs, id)
+	}
 }
 
 // clearDialog forgets the call's dialog on side (an agent who answered but
@@ -70,12 +79,7 @@ func (t *callTable) setDialog(c *call, side int, id string) {
 func (t *callTable) clearDialog(c *call, side int) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	id := c.dialogIDs[side]
-	if side == 0 && t.byA[id] == c {
-		delete(t.byA, id)
-	} else if side == 1 && t.byB[id] == c {
-		delete(t.byB, id)
-	}
+	t.forget(c, side)
 	c.dialogIDs[side] = ""
 }
 
@@ -86,29 +90,23 @@ func (t *callTable) remove(c *call) {
 		return
 	}
 	delete(t.all, c)
-	if id := c.dialogIDs[0]; id != "" && t.byA[id] == c {
-		delete(t.byA, id)
-	}
-	if id := c.dialogIDs[1]; id != "" && t.byB[id] == c {
-		delete(t.byB, id)
-	}
+	t.forget(c, 0)
+	t.forget(c, 1)
 	t.mu.Unlock()
 	t.wg.Done()
 }
 
 // match finds the call and the leg (0 = caller, 1 = callee) of an
-// in-dialog request.
+// in-dialog request: by the ID of a dialog the gateway answered, then by
+// that of one it placed (the two IDs of a request differ: the tags swap).
 func (t *callTable) match(req *gosip.Request) (*call, int) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if id, err := gosip.DialogIDFromRequestUAS(req); err == nil {
-		if c := t.byA[id]; c != nil {
-			return c, 0
-		}
-	}
-	if id, err := gosip.DialogIDFromRequestUAC(req); err == nil {
-		if c := t.byB[id]; c != nil {
-			return c, 1
+	for _, dialogID := range []func(*gosip.Request) (string, error){gosip.DialogIDFromRequestUAS, gosip.DialogIDFromRequestUAC} {
+		if id, err := dialogID(req); err == nil {
+			if l, ok := t.legs[id]; ok {
+				return l.c, l.side
+			}
 		}
 	}
 	return nil, 0

@@ -132,6 +132,8 @@ type phone struct {
 	rtp     *rtpPeer
 	answer  atomic.Value // "answer", "busy", "ignore", "early", "early-twice", ...
 	invites atomic.Int32
+	// froms are the From headers of the INVITEs the phone got.
+	froms   []gosip.FromHeader
 	mu      sync.Mutex
 	dialogs []*sipgo.DialogServerSession
 	byes    atomic.Int32
@@ -164,7 +166,7 @@ func (p *phone) hangupRinging() {
 }
 
 // newPhone starts a phone bound to ip (127.0.0.1 for phones, 127.0.0.2 for
-// the trunk).
+// the trunk), on a free port or on the one ip names (ip:port).
 func newPhone(t *testing.T, ip string, uaOpts ...sipgo.UserAgentOption) *phone {
 	t.Helper()
 	quiet := slog.New(slog.DiscardHandler)
@@ -174,7 +176,11 @@ func newPhone(t *testing.T, ip string, uaOpts ...sipgo.UserAgentOption) *phone {
 	if err != nil {
 		t.Fatal(err)
 	}
-	conn, err := net.ListenPacket("udp", ip+":0")
+	addr := net.JoinHostPort(ip, "0")
+	if h, _, err := net.SplitHostPort(ip); err == nil {
+		addr, ip = ip, h // a port of the test's choosing
+	}
+	conn, err := net.ListenPacket("udp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,6 +207,11 @@ func newPhone(t *testing.T, ip string, uaOpts ...sipgo.UserAgentOption) *phone {
 			return
 		}
 		p.invites.Add(1)
+		if f := req.From(); f != nil {
+			p.mu.Lock()
+			p.froms = append(p.froms, *f)
+			p.mu.Unlock()
+		}
 		d, err := dua.ReadInvite(req, tx)
 		if err != nil {
 			return

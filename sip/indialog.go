@@ -50,11 +50,14 @@ func (s *Server) serveInDialog(log *slog.Logger, req *gosip.Request, tx gosip.Se
 			s.metrics.observe(req.Method, 200)
 			log.Debug("sip request answered", "status", 200)
 		}
-		reason := "BYE from caller"
-		if side == 1 {
-			reason = "BYE from callee"
+		// Before the call is bridged only the agent of a call the
+		// gateway placed can hang up (the number still rings): the call
+		// was cancelled.
+		result := billing.ResultAnswered
+		if !c.isActive() {
+			result = billing.ResultCancelled
 		}
-		c.end(side, billing.ResultAnswered, 200, reason)
+		c.end(side, result, 200, "BYE from "+c.party(side))
 	case gosip.OPTIONS:
 		s.respond(ctx, log, req, tx, nil)
 	case gosip.INVITE:
@@ -115,10 +118,7 @@ func (s *Server) ack(req *gosip.Request, tx gosip.ServerTransaction) bool {
 	if c == nil {
 		return false
 	}
-	c.mu.Lock()
-	a := c.a
-	c.mu.Unlock()
-	if side == 0 && a != nil {
+	if a := c.inbound(); side == 0 && a != nil {
 		_ = a.ReadAck(req, tx)
 	}
 	c.acked(side, req)
@@ -222,7 +222,8 @@ func (s *Server) reinvite(ctx context.Context, c *call, side int, req *gosip.Req
 		return sdpError(err)
 	}
 	here, there := mediaSide(side), mediaSide(1-side)
-	fwd, err := s.inDialogRequest(c, 1-side, gosip.INVITE, c.bridge.Offer(there, b.MediaIP, offer), "application/sdp")
+	hereBr, thereBr := c.bridgeFacing(side), c.bridgeFacing(1-side)
+	fwd, err := s.inDialogRequest(c, 1-side, gosip.INVITE, thereBr.Offer(there, b.MediaIP, offer), "application/sdp")
 	if err != nil {
 		return &reply{code: 500, reason: "Server Internal Error", why: err.Error()}
 	}
@@ -238,9 +239,9 @@ func (s *Server) reinvite(ctx context.Context, c *call, side int, req *gosip.Req
 	// (RFC 3261 13.2.2.4).
 	_ = other.WriteRequest(gosip.NewRequest(gosip.ACK, fwd.Recipient))
 	if d, err := media.ParseSDP(res.Body()); err == nil {
-		_ = c.bridge.SetRemote(there, d)
+		_ = thereBr.SetRemote(there, d)
 	}
-	answer, err := c.bridge.Answer(here, b.MediaIP, offer)
+	answer, err := hereBr.Answer(here, b.MediaIP, offer)
 	if err != nil {
 		return &reply{code: 488, reason: "Not Acceptable Here", why: err.Error()}
 	}
@@ -252,6 +253,11 @@ func (s *Server) reinvite(ctx context.Context, c *call, side int, req *gosip.Req
 // relayInfo passes INFO (DTMF as application/dtmf-relay or
 // application/dtmf) to the other leg and answers with its status.
 func (s *Server) relayInfo(ctx context.Context, c *call, side int, req *gosip.Request) error {
+	if !c.isActive() {
+		// Nobody to pass it to yet (an agent of a call the gateway
+		// placed, while the number rings): taken and dropped.
+		return nil
+	}
 	ct := ""
 	if h := req.ContentType(); h != nil {
 		ct = h.Value()
@@ -286,6 +292,18 @@ func (s *Server) inDialogRequest(c *call, side int, m gosip.RequestMethod, body 
 	return req, nil
 }
 
+// bridgeFacing is the bridge whose ports face side's phone: the call's,
+// or for the agent who won an instant call, the agent's own bridge spliced
+// to it (its side B faces the agent as the call's would).
+func (c *call) bridgeFacing(side int) *media.Bridge {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if side == 1 && c.spliced != nil {
+		return c.spliced
+	}
+	return c.bridge
+}
+
 func mediaSide(side int) media.Side {
 	if side == 0 {
 		return media.SideA
@@ -295,14 +313,8 @@ func mediaSide(side int) media.Side {
 
 // readBye lets side's dialog session answer a BYE (200) and end.
 func (c *call) readBye(side int, req *gosip.Request, tx gosip.ServerTransaction) error {
-	c.mu.Lock()
-	a, b := c.a, c.b
-	c.mu.Unlock()
-	if side == 0 && a != nil {
-		return a.ReadBye(req, tx)
-	}
-	if side == 1 && b != nil {
-		return b.ReadBye(req, tx)
+	if d := c.session(side); d != nil {
+		return d.ReadBye(req, tx)
 	}
 	return errNoDialog
 }

@@ -111,6 +111,12 @@ ringing:
 			}()
 		case o := <-claims:
 			whispering--
+			// The call knows the winner's dialog before the offer
+			// forgets it, so a BYE right after the 1 finds one of them.
+			if !c.connect(1, o.ev.sess, false) {
+				o.verdict <- false // the caller has hung up
+				continue
+			}
 			winner = o
 			o.verdict <- true
 		case <-lost:
@@ -146,12 +152,21 @@ ringing:
 	if err := s.splice(c, winner.bridge); err != nil {
 		c.log.Error("agent's media not joined to the call", "error", err)
 		winner.bridge.Close()
-		s.byeOffer(winner)
+		s.hangUp(winner.ev.sess, nil)
 		return ringOutcome{code: 500, reason: "Server Internal Error"}
 	}
+	// finish closes the spliced bridge, unless it has got past that:
+	// then the call is over and the bridge is closed here.
 	c.mu.Lock()
-	c.spliced = winner.bridge
+	late := c.finishing
+	if !late {
+		c.spliced = winner.bridge
+	}
 	c.mu.Unlock()
+	if late {
+		winner.bridge.Close()
+		return ringOutcome{code: 480, reason: "Temporarily Unavailable"}
+	}
 	return ringOutcome{winner: winner.ev, accepted: true}
 }
 
@@ -163,12 +178,7 @@ func (s *Server) whisperOffer(ctx context.Context, c *call, o *offerLeg, claims,
 	fail := func(why string) {
 		c.log.Info("agent did not take the instant call", "by", who, "why", why)
 		o.bridge.Close()
-		select {
-		case <-o.gone:
-		default:
-			s.byeOffer(o)
-		}
-		_ = o.ev.sess.Close()
+		s.hangUp(o.ev.sess, o.gone)
 		lost <- o
 	}
 	d, err := media.ParseSDP(o.ev.sess.InviteResponse.Body())
@@ -204,15 +214,6 @@ func (s *Server) whisperOffer(ctx context.Context, c *call, o *offerLeg, claims,
 	fail("another agent pressed 1 first")
 }
 
-// byeOffer hangs up an agent's offer leg.
-func (s *Server) byeOffer(o *offerLeg) {
-	ctx, cancel := context.WithTimeout(context.Background(), byeTimeout)
-	defer cancel()
-	if err := o.ev.sess.Bye(ctx); err != nil {
-		s.log.Debug("sip BYE to offered agent failed", "error", err)
-	}
-}
-
 // splice joins an offer leg's bridge to the call's bridge: the call's side
 // B and the offer's side A send to each other over loopback, each told the
 // other's port as if by SDP.
@@ -245,9 +246,7 @@ func (s *Server) splice(c *call, ob *media.Bridge) error {
 
 // ringingA tells the caller the agents ring (180), once.
 func (s *Server) ringingA(c *call) {
-	c.mu.Lock()
-	a := c.a
-	c.mu.Unlock()
+	a := c.inbound()
 	if a == nil {
 		return
 	}

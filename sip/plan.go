@@ -2,6 +2,7 @@ package sip
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -147,15 +148,27 @@ func (s *Server) planFromUser(ctx context.Context, c *call, u *directory.User, r
 	if err != nil {
 		return nil, s.storeError(err)
 	}
-	if !u.DialerAccess || (u.Role == directory.RoleAgent && !settings.AgentsDialer) {
+	picked := ""
+	if name := b.Calls.CallerIDHeader; name != "" {
+		if h := req.GetHeader(name); h != nil {
+			picked = strings.TrimSpace(h.Value())
+			if picked == "" {
+				return nil, &reply{code: 403, reason: "Caller ID Not Allowed"}
+			}
+		}
+	}
+	cid, err := s.outbound(ctx, u, settings, number, picked)
+	switch {
+	case errors.Is(err, router.ErrNoDialer):
 		return nil, &reply{code: 403, reason: "Dialer Not Enabled", why: "user has no dialer access"}
-	}
-	if b.Phones.IsInternational(number) && !settings.InternationalEnabled {
+	case errors.Is(err, router.ErrInternational):
 		return nil, &reply{code: 403, reason: "International Calls Disabled"}
-	}
-	cid, err := s.callerIDFor(ctx, u, settings, req)
-	if err != nil {
-		return nil, err
+	case errors.Is(err, router.ErrCallerID):
+		return nil, &reply{code: 403, reason: "Caller ID Not Allowed"}
+	case errors.Is(err, router.ErrNoCallerID):
+		return nil, &reply{code: 480, reason: "Temporarily Unavailable", why: "no caller ID number"}
+	case err != nil:
+		return nil, s.storeError(err)
 	}
 	c.rec.Dialed, c.rec.NumberKind, c.rec.Role = cid.E164, string(cid.Kind), cid.Role
 	plan.from = caller{user: cid.E164, display: settings.CallerName}
@@ -172,20 +185,28 @@ func (s *Server) planFromUser(ctx context.Context, c *call, u *directory.User, r
 	return plan, nil
 }
 
-// callerIDFor picks the outbound caller ID (R-NUM-6, R-OUT-2): the number
-// named in the caller-ID header for this call if the user may use it, else
-// the user's default number, else the account default, else the first
-// buyer role number.
-func (s *Server) callerIDFor(ctx context.Context, u *directory.User, st directory.Settings, req *gosip.Request) (directory.Number, error) {
+// outbound checks that u may call number (R-ACC-2, R-OUT-3) and picks the
+// caller ID (R-NUM-6, R-OUT-2): picked, the number chosen for this call, if
+// u may use it; else u's default number, else the account's default, else
+// the first buyer role number. The errors are the router's (ErrNoDialer,
+// ErrInternational, ErrCallerID, ErrNoCallerID) or the store's.
+func (s *Server) outbound(ctx context.Context, u *directory.User, st directory.Settings, number, picked string) (directory.Number, error) {
 	b := s.opts.backend
-	if name := b.Calls.CallerIDHeader; name != "" {
-		if h := req.GetHeader(name); h != nil {
-			n, err := b.Directory.GetNumberByE164(ctx, strings.TrimSpace(h.Value()))
-			if err != nil || !mayUse(u, n) {
-				return directory.Number{}, &reply{code: 403, reason: "Caller ID Not Allowed"}
-			}
-			return n, nil
+	if !mayDial(u, st) {
+		return directory.Number{}, router.ErrNoDialer
+	}
+	if b.Phones.IsInternational(number) && !st.InternationalEnabled {
+		return directory.Number{}, router.ErrInternational
+	}
+	if picked != "" {
+		n, err := b.Directory.GetNumberByE164(ctx, picked)
+		switch {
+		case errors.Is(err, directory.ErrNotFound) || err == nil && !mayUse(u, n):
+			return directory.Number{}, router.ErrCallerID
+		case err != nil:
+			return directory.Number{}, err
 		}
+		return n, nil
 	}
 	for _, e := range []string{u.DefaultNumber, st.DefaultNumber} {
 		if e == "" {
@@ -196,14 +217,25 @@ func (s *Server) callerIDFor(ctx context.Context, u *directory.User, st director
 			return n, nil
 		}
 	}
-	ns, err := b.Directory.ListNumbers(ctx, directory.NumberFilter{Kind: directory.KindRole, Role: "buyer", Page: directory.Page{Limit: 1}})
+	return s.roleNumber(ctx, "buyer")
+}
+
+// roleNumber is the account's first number of role, or ErrNoCallerID.
+func (s *Server) roleNumber(ctx context.Context, role string) (directory.Number, error) {
+	ns, err := s.opts.backend.Directory.ListNumbers(ctx, directory.NumberFilter{Kind: directory.KindRole, Role: role, Page: directory.Page{Limit: 1}})
 	if err != nil {
-		return directory.Number{}, s.storeError(err)
+		return directory.Number{}, err
 	}
 	if len(ns) == 0 {
-		return directory.Number{}, &reply{code: 480, reason: "Temporarily Unavailable", why: "no caller ID number"}
+		return directory.Number{}, router.ErrNoCallerID
 	}
 	return ns[0], nil
+}
+
+// mayDial: u may place and receive dialer calls (R-ACC-2): dialer access,
+// and for agents the account lets agents use the dialer.
+func mayDial(u *directory.User, st directory.Settings) bool {
+	return u.DialerAccess && (u.Role != directory.RoleAgent || st.AgentsDialer)
 }
 
 // mayUse: role numbers are everyone's, a personal number its owner's.

@@ -9,6 +9,7 @@ import (
 	gosip "github.com/emiago/sipgo/sip"
 
 	"github.com/teamline/teamline/billing"
+	"github.com/teamline/teamline/directory"
 	"github.com/teamline/teamline/media"
 )
 
@@ -60,32 +61,12 @@ func (s *Server) runCall(ctx context.Context, c *call, plan *callPlan, req *gosi
 	c.mu.Unlock()
 	s.calls.setDialog(c, 0, dtx.ID)
 
-	bridge, err := b.Media.NewBridge(c.log, media.WithTimeoutFunc(func() {
-		// Early media that stops while phones ring is left to the ring
-		// timeout; an answered call without media is hung up.
-		if c.isActive() {
-			c.log.Info("no media from either side: hanging up")
-			c.end(-1, billing.ResultAnswered, 200, "media timeout")
-		}
-	}))
-	if err != nil {
-		c.log.Error("no media ports", "error", err)
+	if err := s.newCallBridge(c); err != nil {
 		s.failA(c, 503, "Service Unavailable", billing.ResultFailed, "no media ports")
 		return
 	}
-	c.bridge = bridge
-	offerB := bridge.Offer(media.SideB, b.MediaIP, c.offerA)
-
-	ringFor := 30 * time.Second
-	maxDuration := 4 * time.Hour
-	if serr == nil {
-		if settings.RingTimeoutSeconds > 0 {
-			ringFor = time.Duration(settings.RingTimeoutSeconds) * time.Second
-		}
-		if settings.MaxCallMinutes > 0 {
-			maxDuration = time.Duration(settings.MaxCallMinutes) * minute
-		}
-	}
+	offerB := c.bridge.Offer(media.SideB, b.MediaIP, c.offerA)
+	ringFor, maxDuration := callLimits(settings, serr == nil)
 
 	// The caller cancelling (CANCEL: sipgo answers it and 487s the INVITE)
 	// ends the dialog's context.
@@ -114,7 +95,7 @@ func (s *Server) runCall(ctx context.Context, c *call, plan *callPlan, req *gosi
 			}
 			return
 		}
-		c.startRingback()
+		c.startRingback(media.SideA)
 	}
 
 	var early *target // the fork whose early media the caller gets
@@ -132,13 +113,7 @@ func (s *Server) runCall(ctx context.Context, c *call, plan *callPlan, req *gosi
 	} else if len(plan.parallel) > 0 {
 		out = c.ring(ringCtx, plan.parallel, plan.from, offerB, onProvisional)
 	} else {
-		for _, t := range plan.sequential {
-			out = c.ring(ringCtx, []*target{t}, plan.from, offerB, onProvisional)
-			if out.winner != nil || ringCtx.Err() != nil || !failsOver(out.code) {
-				break
-			}
-			c.log.Info("trunk failed, trying the next", "trunk", t.trunk.Name, "status", out.code)
-		}
+		out = c.ringTrunks(ringCtx, plan.sequential, plan.from, offerB, onProvisional, nil)
 	}
 
 	if out.winner != nil && c.svc.pressOne && !out.accepted && !s.accepted(stoppable, c, out.winner) {
@@ -160,25 +135,80 @@ func (s *Server) runCall(ctx context.Context, c *call, plan *callPlan, req *gosi
 	case c.svc.voicemail:
 		// R-IN-4: no answer, busy, unavailable or not accepted.
 		s.voicemail(c, dtx, plan.username, maxDuration)
-	case ringCtx.Err() != nil || out.noAnswer:
-		s.failA(c, 480, "Temporarily Unavailable", billing.ResultNoAnswer, "no answer")
 	default:
-		result := billing.ResultFailed
-		switch {
-		case out.code == 486 || out.code == 600:
-			result = billing.ResultBusy
-		case out.code == 603:
-			result = billing.ResultDeclined
-		case out.code == 480 || out.code == 408:
-			result = billing.ResultUnavailable
-		case out.code >= 500:
-			// A carrier's server error is ours to absorb: 503 from the
-			// gateway would tell the caller's carrier that this
-			// gateway is down.
-			result, out.code, out.reason = billing.ResultUnavailable, 480, "Temporarily Unavailable"
-		}
-		s.failA(c, out.code, out.reason, result, out.reason)
+		out.noAnswer = out.noAnswer || ringCtx.Err() != nil
+		result, code, reason, why := out.failure()
+		s.failA(c, code, reason, result, why)
 	}
+}
+
+// failure is what a ringing nobody answered comes to: the record's result,
+// the status to answer with and why, for the record. A server error of a
+// carrier is the gateway's to absorb: 503 from the gateway would tell the
+// caller's carrier that this gateway is down.
+func (o ringOutcome) failure() (result billing.Result, code int, reason, why string) {
+	switch {
+	case o.noAnswer:
+		return billing.ResultNoAnswer, 480, "Temporarily Unavailable", "no answer"
+	case o.code == 486 || o.code == 600:
+		return billing.ResultBusy, o.code, o.reason, o.reason
+	case o.code == 603:
+		return billing.ResultDeclined, o.code, o.reason, o.reason
+	case o.code == 480 || o.code == 408:
+		return billing.ResultUnavailable, o.code, o.reason, o.reason
+	case o.code >= 500:
+		return billing.ResultUnavailable, 480, "Temporarily Unavailable", "Temporarily Unavailable"
+	}
+	return billing.ResultFailed, o.code, o.reason, o.reason
+}
+
+// newCallBridge gives the call its media bridge. An answered call whose
+// media stops is hung up; early media that stops while phones ring is left
+// to the ring timeout.
+func (s *Server) newCallBridge(c *call) error {
+	bridge, err := s.opts.backend.Media.NewBridge(c.log, media.WithTimeoutFunc(func() {
+		if c.isActive() {
+			c.log.Info("no media from either side: hanging up")
+			c.end(-1, billing.ResultAnswered, 200, "media timeout")
+		}
+	}))
+	if err != nil {
+		c.log.Error("no media ports", "error", err)
+		return err
+	}
+	c.bridge = bridge
+	return nil
+}
+
+// callLimits are the account's ring timeout and maximum call duration
+// (R-BILL-7), or the defaults when the settings could not be read.
+func callLimits(st directory.Settings, ok bool) (ringFor, maxDuration time.Duration) {
+	ringFor, maxDuration = 30*time.Second, 4*time.Hour
+	if ok && st.RingTimeoutSeconds > 0 {
+		ringFor = time.Duration(st.RingTimeoutSeconds) * time.Second
+	}
+	if ok && st.MaxCallMinutes > 0 {
+		maxDuration = time.Duration(st.MaxCallMinutes) * minute
+	}
+	return ringFor, maxDuration
+}
+
+// ringTrunks rings a number through each trunk in turn until one answers
+// or fails with something another trunk would not change (busy, declined,
+// not found). failover, when set, is told before the next trunk is tried.
+func (c *call) ringTrunks(ctx context.Context, trunks []*target, from caller, body []byte, onProvisional func(*forkEvent), failover func()) ringOutcome {
+	var out ringOutcome
+	for i, t := range trunks {
+		out = c.ring(ctx, []*target{t}, from, body, onProvisional)
+		if out.winner != nil || ctx.Err() != nil || !failsOver(out.code) || i+1 == len(trunks) {
+			break
+		}
+		c.log.Info("trunk failed, trying the next", "trunk", t.trunk.Name, "status", out.code)
+		if failover != nil {
+			failover()
+		}
+	}
+	return out
 }
 
 // minute is the unit of the maximum call duration setting; tests shorten it.
@@ -190,10 +220,11 @@ func failsOver(code int) bool { return code == 408 || code >= 500 && code < 600 
 
 // failA answers the caller with a final error and closes the call.
 func (s *Server) failA(c *call, code int, reason string, result billing.Result, why string) {
-	res := gosip.NewResponseFromRequest(c.a.InviteRequest, code, reason, nil)
+	dtx := c.inbound()
+	res := gosip.NewResponseFromRequest(dtx.InviteRequest, code, reason, nil)
 	res.AppendHeader(gosip.NewHeader("Server", s.opts.userAgent))
 	s.metrics.observe(gosip.INVITE, code)
-	if err := c.a.WriteResponse(res); err != nil {
+	if err := dtx.WriteResponse(res); err != nil {
 		c.log.Debug("sip final response not sent", "status", code, "error", err)
 	}
 	c.log.Info("sip request answered", "status", code, "reason", reason)
@@ -281,15 +312,15 @@ func (s *Server) relayProvisional(c *call, dtx *sipgo.DialogServerSession, ev *f
 // answerA bridges the answering fork to the caller.
 func (s *Server) answerA(c *call, dtx *sipgo.DialogServerSession, win *forkEvent, maxDuration time.Duration) {
 	sess := win.sess
-	c.mu.Lock()
-	c.b = sess
-	c.mu.Unlock()
-	s.calls.setDialog(c, 1, sess.ID)
 	fail := func(code int, reason, why string) {
-		ctx, cancel := context.WithTimeout(context.Background(), byeTimeout)
-		_ = sess.Bye(ctx)
-		cancel()
+		s.hangUp(sess, nil)
 		s.failA(c, code, reason, billing.ResultFailed, why)
+	}
+	if !c.connect(1, sess, false) {
+		// The agent hung up between pressing 1 and being connected
+		// (the call is closed already): the caller is told so.
+		fail(480, "Temporarily Unavailable", "agent hung up before the call was connected")
+		return
 	}
 	c.mu.Lock()
 	spliced := c.spliced != nil
@@ -331,23 +362,7 @@ func (s *Server) answerA(c *call, dtx *sipgo.DialogServerSession, win *forkEvent
 	res := s.answerResponse(dtx, answer)
 	c.log.Info("call answered", "by", win.t.username, "target", truncate(win.t.uri.String(), 128))
 	go c.supervise(maxDuration)
-	switch {
-	case outboundConsent && c.goBackground():
-		go func() {
-			defer c.bg.Done()
-			ctx, cancel := c.untilEnded()
-			defer cancel()
-			if !s.playConsent(ctx, c, media.SideB) {
-				return
-			}
-			c.relay(true)
-			if c.svc.record {
-				s.startRecording(c, c.agent(win))
-			}
-		}()
-	case c.svc.record:
-		s.startRecording(c, c.agent(win))
-	}
+	s.talk(c, win, outboundConsent, media.SideB)
 	// WriteResponse retransmits the 200 until the ACK (RFC 3261 13.3.1.4);
 	// with no ACK in 64*T1 the call is hung up.
 	if err := dtx.WriteResponse(res); err != nil {
@@ -358,5 +373,29 @@ func (s *Server) answerA(c *call, dtx *sipgo.DialogServerSession, win *forkEvent
 		}
 		c.log.Warn("caller never acknowledged the answer", "error", err)
 		c.end(-1, billing.ResultFailed, 200, "no ACK from caller")
+	}
+}
+
+// talk starts an answered call whose bridge runs with relaying off when
+// consent is due: the party outside the team (side outside) hears the
+// consent prompt first, the agent silence, then the two are bridged.
+// Recording starts once they are.
+func (s *Server) talk(c *call, win *forkEvent, consent bool, outside media.Side) {
+	switch {
+	case consent && c.goBackground():
+		go func() {
+			defer c.bg.Done()
+			ctx, cancel := c.untilEnded()
+			defer cancel()
+			if !s.playConsent(ctx, c, outside) {
+				return
+			}
+			c.relay(true)
+			if c.svc.record {
+				s.startRecording(c, c.agent(win))
+			}
+		}()
+	case c.svc.record:
+		s.startRecording(c, c.agent(win))
 	}
 }

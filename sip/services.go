@@ -110,8 +110,8 @@ func (c *call) noteConsent(what string, at time.Time) {
 // caller that already has the gateway's early media (its phone does not
 // ring locally then). Stopped by stopRingback or when a callee's early
 // media takes over.
-func (c *call) startRingback() {
-	ctx, cancel := context.WithCancel(context.Background())
+func (c *call) startRingback(side media.Side) {
+	ctx, cancel := c.untilEnded()
 	c.mu.Lock()
 	c.ringback = cancel
 	c.mu.Unlock()
@@ -121,7 +121,7 @@ func (c *call) startRingback() {
 	}
 	go func() {
 		defer c.bg.Done()
-		_ = c.bridge.Play(ctx, media.SideA, media.Ringback())
+		_ = c.bridge.Play(ctx, side, media.Ringback())
 	}()
 }
 
@@ -194,14 +194,7 @@ func (s *Server) accepted(ctx context.Context, c *call, win *forkEvent) bool {
 		c.b, c.whispering = nil, nil
 		c.mu.Unlock()
 		s.calls.clearDialog(c, 1)
-		select {
-		case <-gone: // the agent hung up
-		default:
-			bctx, cancel := context.WithTimeout(context.Background(), byeTimeout)
-			_ = sess.Bye(bctx)
-			cancel()
-		}
-		_ = sess.Close()
+		s.hangUp(sess, gone)
 		return false
 	}
 	d, err := media.ParseSDP(sess.InviteResponse.Body())

@@ -76,11 +76,7 @@ func (a *app) serve(ctx context.Context) error {
 		api.WithRequestTimeout(time.Duration(a.cfg.HTTP.WriteTimeout)),
 		api.WithRouter(a.router, a.store),
 		api.WithCellVerification(a.store, a.codeSender()),
-	}
-	if d, ok := any(sipSrv).(api.Dialer); ok {
-		apiOpts = append(apiOpts, api.WithDialer(d))
-	} else {
-		a.log.Warn("click-to-call and calling agents to claim new leads are not available: the SIP server places no API calls yet")
+		api.WithDialer(sipSrv),
 	}
 	handler := api.New(a.dir, apiOpts...).Handler()
 	if a.cfg.HTTP.Pprof {
