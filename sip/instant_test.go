@@ -1,0 +1,84 @@
+package sip_test
+
+import (
+	"context"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo"
+	gosip "github.com/emiago/sipgo/sip"
+
+	"github.com/teamline/teamline/media"
+)
+
+// The agent who wins an instant call talks through a bridge of its own,
+// spliced to the call's: a hold and a resume from that agent reach the
+// caller, the agent keeps the media address it was given, and the two
+// hear each other after the resume.
+func TestInstantCallWinnerHoldsAndResumes(t *testing.T) {
+	gw := routingGateway(t, true, `
+rules:
+  - {name: everyone, active: true, criteria: {source: [inbound call]}, distribution: instant_call,
+     agents: [{user: bob}]}
+`, "")
+	bob := registered(t, gw, "bob", "bob-pw-22", "127.0.0.1")
+	trunk := newPhone(t, "127.0.0.2")
+	type answered struct {
+		sess *sipgo.DialogClientSession
+		err  error
+	}
+	done := make(chan answered, 1)
+	go func() {
+		sess, err := trunk.call(gw, "+15125550100", "+17375550033", nil)
+		done <- answered{sess, err}
+	}()
+	eventually(t, "the whisper at bob", func() bool { return bob.rtp.received.Load() > 5 })
+	bob.rtp.sendDigit(t, 1)
+	a := <-done
+	if a.err != nil {
+		t.Fatalf("call: %v", a.err)
+	}
+	bob.mu.Lock()
+	d := bob.dialogs[0]
+	bob.mu.Unlock()
+	offered, err := media.ParseSDP(d.InviteRequest.Body())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, dir := range []string{"sendonly", "sendrecv"} {
+		body := strings.Replace(bob.rtp.sdp(), "a=sendrecv", "a="+dir, 1)
+		req := gosip.NewRequest(gosip.INVITE, d.InviteRequest.Contact().Address)
+		req.AppendHeader(gosip.NewHeader("Content-Type", "application/sdp"))
+		req.SetBody([]byte(body))
+		req.Laddr = gosip.Addr{IP: net.ParseIP("127.0.0.1"), Port: portOf(bob.addr)}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		res, err := d.Do(ctx, req)
+		cancel()
+		if err != nil || res.StatusCode != 200 {
+			t.Fatalf("re-INVITE %s from bob: %v %v", dir, res, err)
+		}
+		_ = d.WriteRequest(gosip.NewRequest(gosip.ACK, req.Recipient))
+		ans, err := media.ParseSDP(res.Body())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ans.Addr != offered.Addr || ans.Port != offered.Port {
+			t.Errorf("re-INVITE %s: the gateway moved bob's media from %v:%d to %v:%d", dir, offered.Addr, offered.Port, ans.Addr, ans.Port)
+		}
+	}
+	trunk.mu.Lock()
+	holds := append([]media.Direction(nil), trunk.holds...)
+	trunk.mu.Unlock()
+	if len(holds) != 2 || holds[0] != media.Sendonly || holds[1] != media.Sendrecv {
+		t.Errorf("the carrier saw re-INVITEs with directions %v, want [sendonly sendrecv]", holds)
+	}
+	atBob, atTrunk := bob.rtp.received.Load(), trunk.rtp.received.Load()
+	trunk.rtp.send(t, 20)
+	bob.rtp.send(t, 20)
+	eventually(t, "the caller's audio at bob", func() bool { return bob.rtp.received.Load() >= atBob+10 })
+	eventually(t, "bob's audio at the caller", func() bool { return trunk.rtp.received.Load() >= atTrunk+10 })
+	hangup(t, a.sess)
+	eventually(t, "BYE relayed to bob", func() bool { return bob.byes.Load() == 1 })
+}
