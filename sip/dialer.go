@@ -200,7 +200,15 @@ func (s *Server) runPlaced(c *call, plan *callPlan, lead []*target, from caller,
 	c.mu.Lock()
 	c.stopRinging = stop
 	c.mu.Unlock()
-	stopped := func() bool { return errors.Is(context.Cause(stoppable), errGatewayStopping) }
+	// unanswered closes the call when who did not answer.
+	unanswered := func(out ringOutcome, who string) {
+		if errors.Is(context.Cause(stoppable), errGatewayStopping) {
+			c.finish(billing.ResultFailed, 503, "gateway stopped")
+			return
+		}
+		result, code, _, why := out.failure()
+		c.finish(result, code, who+": "+why)
+	}
 
 	if err := s.newCallBridge(c); err != nil {
 		c.finish(billing.ResultFailed, 503, "no media ports")
@@ -218,13 +226,7 @@ func (s *Server) runPlaced(c *call, plan *callPlan, lead []*target, from caller,
 		cancel()
 	}
 	if out.winner == nil {
-		switch {
-		case stopped():
-			c.finish(billing.ResultFailed, 503, "gateway stopped")
-		default:
-			result, code, _, why := out.failure()
-			c.finish(result, code, "agent: "+why)
-		}
+		unanswered(out, "agent")
 		return
 	}
 	agent := out.winner
@@ -273,13 +275,7 @@ func (s *Server) runPlaced(c *call, plan *callPlan, lead []*target, from caller,
 	}
 	if out.winner == nil {
 		s.hangUp(agent.sess, nil)
-		switch {
-		case stopped():
-			c.finish(billing.ResultFailed, 503, "gateway stopped")
-		default:
-			result, code, _, why := out.failure()
-			c.finish(result, code, "number called: "+why)
-		}
+		unanswered(out, "number called")
 		return
 	}
 	s.numberAnswered(c, agent, out.winner, maxDuration)

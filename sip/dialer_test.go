@@ -25,6 +25,7 @@ settings:
   ring_timeout_seconds: 5
   voicemail: false
   agents_dialer: true
+  caller_name: Acme Realty
   actionable_start: "00:00"
   actionable_end: "24:00"
 users:
@@ -109,8 +110,9 @@ func TestClickToCallRingsAgentThenNumber(t *testing.T) {
 	if f := fromOf(t, alice, 0); f.Address.User != "+17375550001" || f.DisplayName != "Known Lead" {
 		t.Errorf("alice's phone showed %s", f.Value())
 	}
-	if f := fromOf(t, number, 0); f.Address.User != "+15125550100" {
-		t.Errorf("the number saw caller ID %s, want +15125550100", f.Value())
+	// ... with the account's branded caller name (R-OUT-4).
+	if f := fromOf(t, number, 0); f.Address.User != "+15125550100" || f.DisplayName != "Acme Realty" {
+		t.Errorf("the number saw caller ID %s, want \"Acme Realty\" +15125550100", f.Value())
 	}
 	eventually(t, "the number answered", dialogOf(number, 0))
 	eventually(t, "the call bridged", func() bool { return lastRecord(t, gw).Answer.After(time.Time{}) })
@@ -299,5 +301,47 @@ rules:
 	}
 	if !strings.Contains(gw.logs.String(), "no dialer access") {
 		t.Error("dave's exclusion not logged")
+	}
+}
+
+// The same lead under a claim rule: the agents are offered it one at a
+// time; alice answers and does not press 1, so after the accept timeout
+// she is hung up and bob is offered it, presses 1 and is connected.
+func TestOfferLeadClaimGoesToWhoPresses(t *testing.T) {
+	gw, number := dialerGateway(t, `
+rules:
+  - {name: web leads, active: true, criteria: {source: [web form]}, distribution: claim, claim_timeout: 10,
+     agents: [{user: alice}, {user: bob}]}
+`)
+	alice := registered(t, gw, "alice", "alice-pw-1", "127.0.0.1")
+	bob := registered(t, gw, "bob", "bob-pw-22", "127.0.0.1")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	l, err := gw.dir.CreateLead(ctx, directory.Lead{Phones: []string{"+17375550043"}, Source: "web form", Type: directory.LeadBuyer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := router.New(gw.dir, gw.store).RouteLead(ctx, l.ID, false)
+	if err != nil || d.Mode != router.ModeClaim {
+		t.Fatalf("routing the lead: %v %+v", err, d)
+	}
+	if _, err := gw.OfferLead(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "alice answered", dialogOf(alice, 0))
+	if bob.invites.Load() != 0 {
+		t.Error("bob was offered the lead while alice had it")
+	}
+	eventually(t, "alice hung up after the accept timeout", func() bool { return alice.byes.Load() == 1 })
+	eventually(t, "the whisper at bob", func() bool { return bob.rtp.received.Load() > 5 })
+	bob.rtp.sendDigit(t, 1)
+	eventually(t, "the lead answered", dialogOf(number, 0))
+	hangupAnswered(t, bob, 0)
+	eventually(t, "the lead hung up", func() bool { return number.byes.Load() == 1 })
+	if r := closedRecord(t, gw); r.Result != billing.ResultAnswered || r.Username != "bob" || r.LeadID != l.ID {
+		t.Errorf("record %+v", r)
+	}
+	if got, err := gw.dir.GetLead(ctx, l.ID); err != nil || got.Agents["buyer"] != "bob" {
+		t.Errorf("lead %+v %v, want bob as its buyer agent", got, err)
 	}
 }
