@@ -345,3 +345,36 @@ rules:
 		t.Errorf("lead %+v %v, want bob as its buyer agent", got, err)
 	}
 }
+
+// The gateway stopping while a placed call's number rings: after the drain
+// timeout the number gets CANCEL, the agent BYE, and the record says why;
+// a new click-to-call is refused meanwhile.
+func TestClickToCallDuringDrain(t *testing.T) {
+	addr := "127.0.0.3:" + itoa(freeUDPPort(t, "127.0.0.3"))
+	gw := startGatewayWith(t, dialerTeam, func(b *sip.Backend) {
+		b.Trunks = []sip.Trunk{{Name: "carrier", Proxy: addr, Inbound: trunkSource, Outbound: true}}
+		b.Calls.DrainTimeout = time.Second
+	})
+	number := newPhone(t, addr)
+	number.answer.Store("ignore")
+	alice := registered(t, gw, "alice", "alice-pw-1", "127.0.0.1")
+	if _, err := gw.ClickToCall(context.Background(), router.Dial{User: "alice", To: "+17375550001"}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the number rings", func() bool { return number.invites.Load() == 1 })
+	stopped := make(chan error, 1)
+	go func() { stopped <- gw.stop() }()
+	eventually(t, "the drain begun", func() bool { return strings.Contains(gw.logs.String(), "sip draining") })
+	if _, err := gw.ClickToCall(context.Background(), router.Dial{User: "alice", To: "+17375550002"}); !errors.Is(err, directory.ErrUnavailable) {
+		t.Errorf("click-to-call while stopping: %v, want unavailable", err)
+	}
+	if err := <-stopped; err != nil {
+		t.Fatal(err)
+	}
+	if number.cancels.Load() != 1 || alice.byes.Load() != 1 {
+		t.Errorf("number cancelled %d times, alice got %d BYEs; want 1 and 1", number.cancels.Load(), alice.byes.Load())
+	}
+	if r := closedRecord(t, gw); r.Result != billing.ResultFailed || r.SIPCode != 503 || r.SIPReason != "gateway stopped" {
+		t.Errorf("record %+v", r)
+	}
+}
