@@ -85,6 +85,8 @@ type RegistrarConfig struct {
 
 // CallConfig tunes calls.
 type CallConfig struct {
+	// DrainTimeout is how long calls in progress may go on once the
+	// server stops; negative ends them at once. Default 4m.
 	DrainTimeout   time.Duration
 	InviteTimeout  time.Duration
 	CallerIDHeader string
@@ -119,7 +121,9 @@ func (b *Backend) check() error {
 		r.MaxAuthFailures = 10
 	}
 	c := &b.Calls
-	c.DrainTimeout = orDefault(c.DrainTimeout, 4*time.Minute)
+	if c.DrainTimeout == 0 {
+		c.DrainTimeout = 4 * time.Minute
+	}
 	c.InviteTimeout = orDefault(c.InviteTimeout, 10*time.Second)
 	c.AcceptTimeout = orDefault(c.AcceptTimeout, 15*time.Second)
 	b.Voicemail.MaxLength = orDefault(b.Voicemail.MaxLength, 3*time.Minute)

@@ -178,7 +178,10 @@ func (s *Server) place(ctx context.Context, c *call, plan *callPlan, st director
 	if err := b.Records.CreateCallRecord(ctx, &c.rec); err != nil {
 		return 0, err
 	}
-	c.log = c.log.With("record", c.rec.ID, "direction", string(c.rec.Direction), "user", c.rec.Username)
+	c.log = c.log.With("record", c.rec.ID, "direction", string(c.rec.Direction))
+	if c.rec.Username != "" {
+		c.log = c.log.With("user", c.rec.Username) // a lead offer has its agent once one presses 1
+	}
 	c.svc = s.servicesFor(c, plan, st, true)
 	s.calls.add(c)
 	s.metrics.activeCalls.Inc()

@@ -11,6 +11,7 @@ import (
 
 	"github.com/teamline/teamline/billing"
 	"github.com/teamline/teamline/directory"
+	"github.com/teamline/teamline/internal/sipptest"
 	"github.com/teamline/teamline/router"
 	"github.com/teamline/teamline/sip"
 )
@@ -48,7 +49,7 @@ func dialerGateway(t *testing.T, rules string) (*gateway, *phone) {
 	t.Helper()
 	// The number's phone starts after the gateway, so that it stops
 	// first: the gateway's check for goroutines left behind runs last.
-	addr := "127.0.0.3:" + itoa(freeUDPPort(t, "127.0.0.3"))
+	addr := "127.0.0.3:" + itoa(sipptest.FreeUDPPort(t, "127.0.0.3"))
 	gw := startGatewayWith(t, dialerTeam+rules, func(b *sip.Backend) {
 		b.Calls.AcceptTimeout = 3 * time.Second
 		b.Trunks = []sip.Trunk{{Name: "carrier", Proxy: addr, Inbound: trunkSource, Outbound: true}}
@@ -346,14 +347,14 @@ rules:
 	}
 }
 
-// The gateway stopping while a placed call's number rings: after the drain
-// timeout the number gets CANCEL, the agent BYE, and the record says why;
-// a new click-to-call is refused meanwhile.
+// The gateway stopping while a placed call's number rings, with a drain
+// timeout that ends calls at once (negative): the number gets CANCEL, the
+// agent BYE, and the record says why; a new click-to-call is refused.
 func TestClickToCallDuringDrain(t *testing.T) {
-	addr := "127.0.0.3:" + itoa(freeUDPPort(t, "127.0.0.3"))
+	addr := "127.0.0.3:" + itoa(sipptest.FreeUDPPort(t, "127.0.0.3"))
 	gw := startGatewayWith(t, dialerTeam, func(b *sip.Backend) {
 		b.Trunks = []sip.Trunk{{Name: "carrier", Proxy: addr, Inbound: trunkSource, Outbound: true}}
-		b.Calls.DrainTimeout = time.Second
+		b.Calls.DrainTimeout = -1
 	})
 	number := newPhone(t, addr)
 	number.answer.Store("ignore")
@@ -368,8 +369,13 @@ func TestClickToCallDuringDrain(t *testing.T) {
 	if _, err := gw.ClickToCall(context.Background(), router.Dial{User: "alice", To: "+17375550002"}); !errors.Is(err, directory.ErrUnavailable) {
 		t.Errorf("click-to-call while stopping: %v, want unavailable", err)
 	}
-	if err := <-stopped; err != nil {
-		t.Fatal(err)
+	select {
+	case err := <-stopped:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the gateway did not end the call at once")
 	}
 	if number.cancels.Load() != 1 || alice.byes.Load() != 1 {
 		t.Errorf("number cancelled %d times, alice got %d BYEs; want 1 and 1", number.cancels.Load(), alice.byes.Load())

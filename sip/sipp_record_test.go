@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/teamline/teamline/billing"
+	"github.com/teamline/teamline/internal/sipptest"
 	"github.com/teamline/teamline/media"
 )
 
@@ -103,14 +104,14 @@ func TestSIPpRecordingBothSides(t *testing.T) {
 	trunkPayloads, trunkSent := pcmuFrames(chirp(300, 3000, 1000))
 	agentPayloads, agentSent := pcmuFrames(noise(7, 1000))
 	trunkPcap, agentPcap := filepath.Join(dir, "trunk.pcap"), filepath.Join(dir, "agent.pcap")
-	writeRTPPcap(t, trunkPcap, 0, 0x7a11c0de, trunkPayloads)
-	writeRTPPcap(t, agentPcap, 0, 0xa11ce000, agentPayloads)
+	sipptest.WriteRTPPcap(t, trunkPcap, 0, 0x7a11c0de, trunkPayloads)
+	sipptest.WriteRTPPcap(t, agentPcap, 0, 0xa11ce000, agentPayloads)
 
 	gw, svc := mediaGateway(t, "", nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	agent := startSIPp(ctx, t, gw, "agent", "127.0.0.1",
-		"-oocsf", filepath.Join("testdata", "sipp", "agent_answer_play.xml"), "-key", "agent_pcap", agentPcap)
+		"-oocsf", sipptest.Scenario("agent_answer_play.xml"), "-key", "agent_pcap", agentPcap)
 	waitRegistered(ctx, t, gw, agent, "alice")
 	trunk := startSIPp(ctx, t, gw, "trunk_play", "127.0.0.2", "-key", "trunk_pcap", trunkPcap)
 	trunk.wait(t, gw)

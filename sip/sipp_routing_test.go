@@ -10,6 +10,7 @@ import (
 
 	"github.com/teamline/teamline/billing"
 	"github.com/teamline/teamline/directory"
+	"github.com/teamline/teamline/internal/sipptest"
 	"github.com/teamline/teamline/router"
 	"github.com/teamline/teamline/sip"
 )
@@ -58,7 +59,7 @@ func routingGateway(t *testing.T, unknownRouting bool, rules string, trunkProxy 
 // startAgent registers user's phone (SIPp) whose calls run scenario.
 func startAgent(ctx context.Context, t *testing.T, gw *gateway, user, scenario string, args ...string) *sippRun {
 	t.Helper()
-	all := append([]string{"-oocsf", filepath.Join("testdata", "sipp", scenario),
+	all := append([]string{"-oocsf", sipptest.Scenario(scenario),
 		"-set", "user", user, "-au", user, "-ap", agentPasswords[user], "-timeout", "30s"}, args...)
 	p := startSIPp(ctx, t, gw, "agent_user", "127.0.0.1", all...)
 	waitRegistered(ctx, t, gw, p, user)
@@ -68,7 +69,7 @@ func startAgent(ctx context.Context, t *testing.T, gw *gateway, user, scenario s
 // pressOne is the SIPp argument naming the capture of the digit 1.
 func pressOne(t *testing.T) []string {
 	path := filepath.Join(t.TempDir(), "press1.pcap")
-	writeRTPPcap(t, path, eventPT, 0x1234, digitEvents(1))
+	sipptest.WriteRTPPcap(t, path, sipptest.EventPT, 0x1234, sipptest.DigitEvents(1))
 	return []string{"-key", "dtmf_pcap", path}
 }
 
@@ -161,7 +162,7 @@ rules:
 func TestSIPpCatchAll(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	port := freeUDPPort(t, "127.0.0.3")
+	port := sipptest.FreeUDPPort(t, "127.0.0.3")
 	gw := routingGateway(t, false, "", "127.0.0.3:"+itoa(port))
 	ex := explain(t, gw, "+17375550088", "+15125550100")
 	if ex.Action != router.Forward || ex.ForwardTo != "+15125550199" || ex.Inbox == nil {

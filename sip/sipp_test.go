@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/teamline/teamline/billing"
+	"github.com/teamline/teamline/internal/sipptest"
 )
 
 // sippRun is one SIPp process of a test.
@@ -35,8 +36,8 @@ func startSIPp(ctx context.Context, t *testing.T, gw *gateway, name, ip string, 
 	dir := t.TempDir()
 	r := &sippRun{name: name, errs: filepath.Join(dir, name+"_errors.log"), done: make(chan error, 1)}
 	all := append([]string{
-		"-sf", filepath.Join("testdata", "sipp", name+".xml"),
-		"-i", ip, "-p", strconv.Itoa(freeUDPPort(t, ip)), "-mp", strconv.Itoa(freeUDPPort(t, ip)),
+		"-sf", sipptest.Scenario(name + ".xml"),
+		"-i", ip, "-p", strconv.Itoa(sipptest.FreeUDPPort(t, ip)), "-mp", strconv.Itoa(sipptest.FreeUDPPort(t, ip)),
 		"-m", "1", "-timeout", "20s", "-timeout_error", "-nostdin",
 		"-trace_err", "-error_file", r.errs,
 		"-trace_msg", "-message_file", filepath.Join(dir, name+"_messages.log"),
@@ -76,17 +77,6 @@ func (r *sippRun) report(gw *gateway) string {
 		"\n--- sipp messages:\n" + string(msgs) + "\n--- gateway log:\n" + gw.logs.String()
 }
 
-// freeUDPPort returns a UDP port that was free on ip a moment ago.
-func freeUDPPort(t *testing.T, ip string) int {
-	t.Helper()
-	c, err := net.ListenPacket("udp", net.JoinHostPort(ip, "0"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).Port
-}
-
 // TestSIPpAudioThroughTheGateway: the carrier (SIPp) plays A-law audio
 // into a call to alice, whose phone (SIPp) accepts only PCMU and names a
 // receiver of the test as its RTP address: the audio arrives there through
@@ -98,7 +88,7 @@ func TestSIPpAudioThroughTheGateway(t *testing.T) {
 	ear := newRTPPeer(t, "127.0.0.1")
 	port := strconv.Itoa(ear.conn.LocalAddr().(*net.UDPAddr).Port)
 	agent := startSIPp(ctx, t, gw, "agent", "127.0.0.1",
-		"-oocsf", filepath.Join("testdata", "sipp", "agent_answer_rtp.xml"), "-set", "rtpport", port)
+		"-oocsf", sipptest.Scenario("agent_answer_rtp.xml"), "-set", "rtpport", port)
 	waitRegistered(ctx, t, gw, agent, "alice")
 	trunk := startSIPp(ctx, t, gw, "trunk_rtp", "127.0.0.2")
 	trunk.wait(t, gw)
@@ -149,7 +139,7 @@ func TestSIPpInboundCall(t *testing.T) {
 	defer cancel()
 
 	agent := startSIPp(ctx, t, gw, "agent", "127.0.0.1",
-		"-oocsf", filepath.Join("testdata", "sipp", "agent_answer.xml"))
+		"-oocsf", sipptest.Scenario("agent_answer.xml"))
 	waitRegistered(ctx, t, gw, agent, "alice")
 
 	trunk := startSIPp(ctx, t, gw, "trunk", "127.0.0.2")
@@ -179,7 +169,7 @@ func TestSIPpBusyAndCancel(t *testing.T) {
 			gw := startGateway(t, gatewayTeam, "")
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			agent := startSIPp(ctx, t, gw, "agent", "127.0.0.1", "-oocsf", filepath.Join("testdata", "sipp", tt.agent))
+			agent := startSIPp(ctx, t, gw, "agent", "127.0.0.1", "-oocsf", sipptest.Scenario(tt.agent))
 			waitRegistered(ctx, t, gw, agent, "alice")
 			trunk := startSIPp(ctx, t, gw, tt.trunk, "127.0.0.2")
 			trunk.wait(t, gw)

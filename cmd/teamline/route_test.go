@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -149,6 +150,14 @@ func TestServeRoutesAndVerifies(t *testing.T) {
 // post sends a JSON body and decodes the answer into v (if not nil).
 func post(t *testing.T, g *gateway, token, path, body string, v any) int {
 	t.Helper()
+	code, _ := postJSON(t, g, token, path, body, v)
+	return code
+}
+
+// postJSON posts body as token and decodes the answer into v; it returns
+// the status and the Location header.
+func postJSON(t *testing.T, g *gateway, token, path, body string, v any) (int, string) {
+	t.Helper()
 	req, _ := http.NewRequest("POST", g.http+path, strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer "+token)
@@ -157,10 +166,12 @@ func post(t *testing.T, g *gateway, token, path, body string, v any) int {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
+	raw := new(bytes.Buffer)
+	_, _ = raw.ReadFrom(resp.Body)
 	if v != nil {
-		if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
-			t.Fatalf("POST %s: %v", path, err)
+		if err := json.Unmarshal(raw.Bytes(), v); err != nil {
+			t.Fatalf("POST %s: %d %v: %s", path, resp.StatusCode, err, raw)
 		}
 	}
-	return resp.StatusCode
+	return resp.StatusCode, resp.Header.Get("Location")
 }

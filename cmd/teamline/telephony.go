@@ -70,7 +70,7 @@ func (a *app) sipBackend() (sip.Backend, error) {
 			DropUnknown:       cfg.SIP.UnknownSource == config.UnknownSourceDrop,
 		},
 		Calls: sip.CallConfig{
-			DrainTimeout:   time.Duration(cfg.Calls.DrainTimeout),
+			DrainTimeout:   drainTimeout(cfg.Calls.DrainTimeout),
 			InviteTimeout:  time.Duration(cfg.Calls.InviteTimeout),
 			CallerIDHeader: cfg.Calls.CallerIDHeader,
 		},
@@ -181,4 +181,14 @@ func nodeName(cfg config.Config) string {
 	}
 	l := cfg.SIP.Listen[0]
 	return host + "/" + l.Transport + ":" + l.Address
+}
+
+// drainTimeout is calls.drain_timeout for the SIP server, where 0 means
+// its default and a negative timeout ends the calls at once: the config's
+// 0 (end them at once) becomes -1.
+func drainTimeout(d config.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return time.Duration(d)
 }

@@ -1,18 +1,17 @@
-package sip_test
+package sipptest
 
 import (
 	"bytes"
 	"encoding/binary"
 	"os"
-	"path/filepath"
 	"testing"
 )
 
-// rtpFrame is the duration of one packet of a written capture, in
+// FrameMicros is the duration of one packet of a written capture, in
 // microseconds (20 ms, 160 samples at 8 kHz).
-const rtpFrame = 20000
+const FrameMicros = 20000
 
-// writeRTPPcap writes one RTP stream as a classic libpcap capture
+// WriteRTPPcap writes one RTP stream as a classic libpcap capture
 // (LINKTYPE_ETHERNET; Ethernet, IPv4, UDP, RTP), the form SIPp's
 // play_pcap_audio replays: it reads the UDP datagrams of IPv4 packets
 // (by the UDP length field, and only packets whose captured length is
@@ -21,7 +20,7 @@ const rtpFrame = 20000
 // 20 ms after the one before, with payload type pt, one SSRC, sequence
 // numbers and RTP timestamps (160 per packet) counting up, and the
 // marker bit on the first.
-func writeRTPPcap(t *testing.T, path string, pt uint8, ssrc uint32, payloads [][]byte) {
+func WriteRTPPcap(t testing.TB, path string, pt uint8, ssrc uint32, payloads [][]byte) {
 	t.Helper()
 	var b bytes.Buffer
 	le := binary.LittleEndian
@@ -35,13 +34,13 @@ func writeRTPPcap(t *testing.T, path string, pt uint8, ssrc uint32, payloads [][
 	const start = 1_700_000_000 * 1_000_000
 	for i, payload := range payloads {
 		ts := uint32(i * 160)
-		if pt == eventPT {
+		if pt == EventPT {
 			// RFC 4733 2.5.1.2: every packet of one event carries the
 			// event's start time; its duration grows.
 			ts = 0
 		}
 		pkt := rtpEthernetFrame(uint16(i), ts, ssrc, pt, i == 0, payload)
-		at := start + int64(i)*rtpFrame
+		at := start + int64(i)*FrameMicros
 		for _, v := range []uint32{uint32(at / 1_000_000), uint32(at % 1_000_000), uint32(len(pkt)), uint32(len(pkt))} {
 			_ = binary.Write(&b, le, v)
 		}
@@ -80,7 +79,7 @@ func rtpEthernetFrame(seq uint16, ts, ssrc uint32, pt uint8, marker bool, payloa
 	be.PutUint16(ip[6:], 0x4000)
 	ip[8], ip[9] = 64, 17 // TTL, UDP
 	copy(ip[12:], []byte{10, 0, 0, 1, 10, 0, 0, 2})
-	be.PutUint16(ip[10:], ipChecksum(ip))
+	be.PutUint16(ip[10:], IPChecksum(ip))
 	ip = append(ip, udp...)
 
 	eth := make([]byte, 14, 14+len(ip))
@@ -89,9 +88,9 @@ func rtpEthernetFrame(seq uint16, ts, ssrc uint32, pt uint8, marker bool, payloa
 	return append(eth, ip...)
 }
 
-// ipChecksum is the Internet checksum of an IPv4 header (RFC 791): 0 for
+// IPChecksum is the Internet checksum of an IPv4 header (RFC 791): 0 for
 // a header whose checksum field is right.
-func ipChecksum(h []byte) uint16 {
+func IPChecksum(h []byte) uint16 {
 	var sum uint32
 	for i := 0; i+1 < len(h); i += 2 {
 		sum += uint32(binary.BigEndian.Uint16(h[i:]))
@@ -102,60 +101,12 @@ func ipChecksum(h []byte) uint16 {
 	return ^uint16(sum)
 }
 
-// The capture reads back as what play_pcap_audio expects: the libpcap
-// header, then per record a full-length capture of an IPv4 UDP packet
-// whose lengths agree, 20 ms apart, carrying the RTP packet.
-func TestWriteRTPPcap(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "a.pcap")
-	payloads := [][]byte{bytes.Repeat([]byte{1}, 160), bytes.Repeat([]byte{2}, 160), bytes.Repeat([]byte{3}, 160)}
-	writeRTPPcap(t, path, 0, 0x1234, payloads)
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	le, be := binary.LittleEndian, binary.BigEndian
-	if le.Uint32(b) != 0xa1b2c3d4 || le.Uint16(b[4:]) != 2 || le.Uint16(b[6:]) != 4 || le.Uint32(b[20:]) != 1 {
-		t.Fatalf("global header % x", b[:24])
-	}
-	off, prev := 24, int64(-1)
-	for i, want := range payloads {
-		if off+16 > len(b) {
-			t.Fatalf("record %d missing", i)
-		}
-		at := int64(le.Uint32(b[off:]))*1_000_000 + int64(le.Uint32(b[off+4:]))
-		incl, orig := int(le.Uint32(b[off+8:])), int(le.Uint32(b[off+12:]))
-		if at == 0 || (prev >= 0 && at-prev != rtpFrame) || incl != orig {
-			t.Fatalf("record %d: time %d (previous %d), lengths %d/%d", i, at, prev, incl, orig)
-		}
-		prev = at
-		pkt := b[off+16 : off+16+incl]
-		off += 16 + incl
-		ip := pkt[14:]
-		if be.Uint16(pkt[12:]) != 0x0800 || ip[0] != 0x45 || ip[9] != 17 || int(be.Uint16(ip[2:])) != len(ip) || ipChecksum(ip[:20]) != 0 {
-			t.Fatalf("record %d: not a well-formed IPv4 UDP packet: % x", i, pkt[:34])
-		}
-		udp := ip[20:]
-		if int(be.Uint16(udp[4:])) != len(udp) {
-			t.Fatalf("record %d: UDP length %d, datagram %d bytes", i, be.Uint16(udp[4:]), len(udp))
-		}
-		rtp := udp[8:]
-		marker := rtp[1]&0x80 != 0
-		if rtp[0] != 0x80 || rtp[1]&0x7f != 0 || marker != (i == 0) || be.Uint16(rtp[2:]) != uint16(i) ||
-			be.Uint32(rtp[4:]) != uint32(160*i) || be.Uint32(rtp[8:]) != 0x1234 || !bytes.Equal(rtp[12:], want) {
-			t.Fatalf("record %d: RTP % x", i, rtp[:12])
-		}
-	}
-	if off != len(b) {
-		t.Errorf("%d bytes after the last record", len(b)-off)
-	}
-}
+// EventPT is the telephone-event payload type the test phones offer.
+const EventPT = 101
 
-// eventPT is the telephone-event payload type the test phones offer.
-const eventPT = 101
-
-// digitEvents are the RFC 4733 packets of one key press of digit (0-9):
+// DigitEvents are the RFC 4733 packets of one key press of digit (0-9):
 // 200 ms of the event, then its end three times (RFC 4733 2.5.1.4).
-func digitEvents(digit byte) [][]byte {
+func DigitEvents(digit byte) [][]byte {
 	var out [][]byte
 	for i := 1; i <= 10; i++ {
 		dur := uint16(i * 160)
