@@ -260,7 +260,8 @@ rate_phase() {
 			tee -a "$SUMMARY"
 		if [ "$rc" != 0 ] || [ "$failed" != 0 ] || [ "$ok" != "$CALLS" ]; then
 			say "  rate $r failed (sipp exit $rc). SIPp carrier errors ($WORK/${name}_errors.log):"
-			sipp_errors "$WORK/${name}_errors.log" | head -20 | sed 's/^/    /' | tee -a "$SUMMARY"
+			# (head closing the pipe early must not end the script: set -e, pipefail)
+			{ sipp_errors "$WORK/${name}_errors.log" | head -20 | sed 's/^/    /' | tee -a "$SUMMARY"; } || true
 			say "  gateway log (last 10 lines):"
 			tail -10 "$WORK/gateway.log" | sed 's/^/    /' | tee -a "$SUMMARY"
 			say "  gateway responses: $(curl -sf "http://$HTTP/metrics" | grep '^teamline_sip_requests_total' | grep -v 'response="200"' | tr '\n' ' ')"
