@@ -310,6 +310,12 @@ func (b *Bridge) Stats(s Side) Stats {
 	return st
 }
 
+// SetHold says whether side s is on hold, as its SDP would (the media
+// timeout pauses while either side holds). It is for a side whose SDP
+// another bridge answers: the agent of an instant call, whose own bridge is
+// spliced to this one.
+func (b *Bridge) SetHold(s Side, on bool) { b.legs[s&1].hold.Store(on) }
+
 // checkTimeout returns the timeout func when it is due now (and marks it
 // fired), nil otherwise. Only the engine's watch goroutine calls it.
 func (b *Bridge) checkTimeout(now time.Time, timeout time.Duration) func() {

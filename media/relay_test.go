@@ -482,6 +482,22 @@ func TestMediaTimeoutNotOnHold(t *testing.T) {
 	waitFor(t, func() bool { return fired.Load() == 1 })
 }
 
+// A side whose SDP another bridge answers is put on hold by SetHold, and
+// that too pauses the media timeout.
+func TestMediaTimeoutNotOnSetHold(t *testing.T) {
+	var fired atomic.Int32
+	e := newTestEngine(t, 8, Config{MediaTimeout: 200 * time.Millisecond})
+	a, b := newPeer(t), newPeer(t)
+	br := call(t, e, a, b, pcmu, pcmu, WithTimeoutFunc(func() { fired.Add(1) }))
+	br.SetHold(SideB, true)
+	time.Sleep(600 * time.Millisecond)
+	if fired.Load() != 0 {
+		t.Fatal("media timeout while on hold")
+	}
+	br.SetHold(SideB, false)
+	waitFor(t, func() bool { return fired.Load() == 1 })
+}
+
 // A timeout func may close the bridge it belongs to.
 func TestMediaTimeoutCloses(t *testing.T) {
 	e := newTestEngine(t, 8, Config{MediaTimeout: 100 * time.Millisecond})

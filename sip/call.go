@@ -70,6 +70,9 @@ type call struct {
 	whispering   chan struct{}
 	recording    *recording.Session
 	voicemailBox string // the call is a voicemail for this user
+	// stopping: the gateway stopped the call while it rang; it may not
+	// be bridged any more (connect).
+	stopping bool
 	// placed: the gateway placed the call (click-to-call, a lead offered
 	// to agents); leg A is the number called, leg B the agent.
 	placed bool
@@ -90,27 +93,33 @@ func (c *call) end(by int, result billing.Result, code int, reason string) {
 		c.mu.Lock()
 		a, b, active := c.a, c.b, c.active
 		c.endErr = reason
-		if c.voicemailBox != "" && result == billing.ResultAnswered {
+		switch {
+		case c.voicemailBox != "" && result == billing.ResultAnswered:
 			result = billing.ResultVoicemail
+		case !active && result == billing.ResultAnswered:
+			// Hung up before the call was bridged (the agent of a
+			// call the gateway placed, while the number rings).
+			result, code = billing.ResultCancelled, 487
 		}
 		// Closed under the lock: a leg connected after this sees it
 		// (connect) and is hung up by whoever connected it.
 		close(c.ended)
 		c.mu.Unlock()
-		if active {
-			ctx, cancel := context.WithTimeout(context.Background(), byeTimeout)
-			if by != 0 && a != nil {
-				if err := a.Bye(ctx); err != nil {
-					c.log.Debug("sip BYE to caller failed", "error", err)
-				}
+		// Leg B is set once its phone answered (it may be hearing the
+		// whisper, or ringback while the number rings); leg A can take a
+		// BYE once the call is bridged.
+		ctx, cancel := context.WithTimeout(context.Background(), byeTimeout)
+		if by != 0 && a != nil && active {
+			if err := a.Bye(ctx); err != nil {
+				c.log.Debug("sip BYE to caller failed", "error", err)
 			}
-			if by != 1 && b != nil {
-				if err := b.Bye(ctx); err != nil {
-					c.log.Debug("sip BYE to callee failed", "error", err)
-				}
-			}
-			cancel()
 		}
+		if by != 1 && b != nil {
+			if err := b.Bye(ctx); err != nil {
+				c.log.Debug("sip BYE to callee failed", "error", err)
+			}
+		}
+		cancel()
 		if a != nil {
 			_ = a.Close()
 		}
@@ -271,8 +280,8 @@ func (c *call) isActive() bool {
 
 // connect gives the call the dialog a leg the gateway placed on side, and
 // with active marks the call bridged, unless the call has ended meanwhile
-// (the other party hung up): then it reports false, and the leg is the
-// caller's to hang up.
+// (the other party hung up) or, for active, the gateway has stopped it:
+// then it reports false, and the leg is the caller's to hang up.
 func (c *call) connect(side int, sess *sipgo.DialogClientSession, active bool) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -280,6 +289,9 @@ func (c *call) connect(side int, sess *sipgo.DialogClientSession, active bool) b
 	case <-c.ended:
 		return false
 	default:
+	}
+	if active && c.stopping {
+		return false
 	}
 	if side == 0 {
 		c.a = sess

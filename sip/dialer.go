@@ -175,7 +175,23 @@ func (s *Server) place(ctx context.Context, c *call, plan *callPlan, st director
 		names = append(names, t.trunk.Name)
 	}
 	c.rec.Route = truncate(fmt.Sprintf("%s; caller ID %s (%s); trunks in order: %s", c.rec.Route, cid.E164, cid.Kind, strings.Join(names, ", ")), 1024)
+	// The agent hanging up (the call ends) or the gateway stopping ends
+	// the ringing on either leg; the drain finds the stopper once the
+	// call is in the table.
+	base, cancelBase := c.untilEnded()
+	stoppable, stop := context.WithCancelCause(base)
+	done := func() {
+		stop(nil)
+		cancelBase()
+	}
+	c.stopRinging = stop
+	if !s.calls.add(c) {
+		done()
+		return 0, errTelephonyOff
+	}
 	if err := b.Records.CreateCallRecord(ctx, &c.rec); err != nil {
+		s.calls.remove(c)
+		done()
 		return 0, err
 	}
 	c.log = c.log.With("record", c.rec.ID, "direction", string(c.rec.Direction))
@@ -183,26 +199,20 @@ func (s *Server) place(ctx context.Context, c *call, plan *callPlan, st director
 		c.log = c.log.With("user", c.rec.Username) // a lead offer has its agent once one presses 1
 	}
 	c.svc = s.servicesFor(c, plan, st, true)
-	s.calls.add(c)
 	s.metrics.activeCalls.Inc()
 	c.log.Info("placing a call", "to", number, "caller_id", cid.E164, "route", c.rec.Route)
-	go s.runPlaced(c, plan, lead, caller{user: cid.E164, display: st.CallerName}, st)
+	go func() {
+		defer done()
+		s.runPlaced(stoppable, c, plan, lead, caller{user: cid.E164, display: st.CallerName}, st)
+	}()
 	return c.rec.ID, nil
 }
 
 // runPlaced rings the agent(s) of a placed call and, once one is on the
-// line (and has pressed 1 where the plan asks for it), the number.
-func (s *Server) runPlaced(c *call, plan *callPlan, lead []*target, from caller, st directory.Settings) {
+// line (and has pressed 1 where the plan asks for it), the number, until
+// stoppable ends (the agent hangs up, the gateway stops).
+func (s *Server) runPlaced(stoppable context.Context, c *call, plan *callPlan, lead []*target, from caller, st directory.Settings) {
 	b := s.opts.backend
-	// The agent hanging up (the call ends) or the gateway stopping ends
-	// the ringing on either leg.
-	base, cancelBase := c.untilEnded()
-	defer cancelBase()
-	stoppable, stop := context.WithCancelCause(base)
-	defer stop(nil)
-	c.mu.Lock()
-	c.stopRinging = stop
-	c.mu.Unlock()
 	// unanswered closes the call when who did not answer.
 	unanswered := func(out ringOutcome, who string) {
 		if errors.Is(context.Cause(stoppable), errGatewayStopping) {
@@ -233,6 +243,12 @@ func (s *Server) runPlaced(c *call, plan *callPlan, lead []*target, from caller,
 		return
 	}
 	agent := out.winner
+	// The agent's dialog joins the call first, so that a BYE from the
+	// agent from now on ends it.
+	if !c.connect(1, agent.sess, false) {
+		s.hangUp(agent.sess, nil)
+		return
+	}
 	s.tellRouter(c, plan, agent.t.username)
 	if !s.agentOnLine(c, agent) {
 		return
@@ -263,6 +279,16 @@ func (s *Server) runPlaced(c *call, plan *callPlan, lead []*target, from caller,
 	}
 	agentSDP, _ := media.ParseSDP(agent.sess.InviteResponse.Body())
 	offerA := c.bridge.Offer(media.SideA, b.MediaIP, agentSDP)
+	if stoppable.Err() != nil {
+		// The agent hung up or the gateway stopped already: the
+		// number is not called.
+		c.stopRingback()
+		if !c.hasEnded() {
+			s.hangUp(agent.sess, nil)
+			unanswered(ringOutcome{}, "number called")
+		}
+		return
+	}
 	lctx, cancel := context.WithTimeout(stoppable, ringFor)
 	out = c.ringTrunks(lctx, lead, from, offerA, onProvisional, failover)
 	out.noAnswer = out.winner == nil && errors.Is(lctx.Err(), context.DeadlineExceeded)
@@ -288,10 +314,6 @@ func (s *Server) runPlaced(c *call, plan *callPlan, lead []*target, from caller,
 // the call's leg B, hearing ringback while the number is called. It
 // reports false when the call is over instead.
 func (s *Server) agentOnLine(c *call, agent *forkEvent) bool {
-	if !c.connect(1, agent.sess, false) {
-		s.hangUp(agent.sess, nil)
-		return false
-	}
 	c.mu.Lock()
 	spliced := c.spliced != nil
 	c.mu.Unlock()
@@ -333,8 +355,13 @@ func (s *Server) numberAnswered(c *call, agent, win *forkEvent, maxDuration time
 		return
 	}
 	if !c.connect(0, win.sess, true) {
-		// The agent hung up this very moment.
+		// The agent hung up this very moment, or the gateway stopped
+		// the call while the number answered.
 		s.hangUp(win.sess, nil)
+		if !c.hasEnded() {
+			s.hangUp(agent.sess, nil)
+			c.finish(billing.ResultFailed, 503, "gateway stopped")
+		}
 		return
 	}
 	c.relay(!c.svc.consent)

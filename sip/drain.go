@@ -24,11 +24,13 @@ func (s *Server) drainCalls() {
 	for s.calls.count() > 0 && time.Now().Before(deadline) {
 		time.Sleep(100 * time.Millisecond)
 	}
-	for _, c := range s.calls.snapshot() {
+	for _, c := range s.calls.close() {
+		// A call still ringing is given up: its caller gets 503. Once
+		// marked, it is not bridged any more (connect).
 		c.mu.Lock()
 		active := c.active
+		c.stopping = !active
 		c.mu.Unlock()
-		// A call still ringing is given up: its caller gets 503.
 		if active {
 			c.end(-1, billing.ResultAnswered, 200, "gateway stopped")
 		} else if stop := c.ringingStopper(); stop != nil {

@@ -55,19 +55,22 @@ func (c *call) ring(ctx context.Context, targets []*target, from caller, body []
 	rctx, cancelAll := context.WithCancel(ctx)
 	defer cancelAll()
 	events := make(chan *forkEvent, 4*len(targets)+4)
+	pending := 0
 	for _, t := range targets {
 		req, err := c.s.newInvite(t, from, body, c.hops)
 		if err != nil {
 			c.log.Warn("sip fork not sent", "target", t.uri.String(), "error", err)
 			continue
 		}
-		c.forks.Add(1)
+		if !c.goFork() {
+			break // the call is over
+		}
+		pending++
 		go func() {
 			defer c.forks.Done()
 			c.fork(rctx, t, req, events)
 		}()
 	}
-	pending := len(targets)
 	var best ringOutcome
 	for pending > 0 {
 		select {
@@ -91,6 +94,18 @@ func (c *call) ring(ctx context.Context, targets []*target, from caller, body []
 	}
 	best.settle()
 	return best
+}
+
+// goFork counts one more fork of the call, unless the call is finishing
+// (then it reports false and no INVITE may go out).
+func (c *call) goFork() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.finishing {
+		return false
+	}
+	c.forks.Add(1)
+	return true
 }
 
 // merge keeps the most telling failure (RFC 3261 16.7 step 6, simplified):

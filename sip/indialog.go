@@ -50,14 +50,7 @@ func (s *Server) serveInDialog(log *slog.Logger, req *gosip.Request, tx gosip.Se
 			s.metrics.observe(req.Method, 200)
 			log.Debug("sip request answered", "status", 200)
 		}
-		// Before the call is bridged only the agent of a call the
-		// gateway placed can hang up (the number still rings): the call
-		// was cancelled.
-		result := billing.ResultAnswered
-		if !c.isActive() {
-			result = billing.ResultCancelled
-		}
-		c.end(side, result, 200, "BYE from "+c.party(side))
+		c.end(side, billing.ResultAnswered, 200, "BYE from "+c.party(side))
 	case gosip.OPTIONS:
 		s.respond(ctx, log, req, tx, nil)
 	case gosip.INVITE:
@@ -244,6 +237,11 @@ func (s *Server) reinvite(ctx context.Context, c *call, side int, req *gosip.Req
 	answer, err := hereBr.Answer(here, b.MediaIP, offer)
 	if err != nil {
 		return &reply{code: 488, reason: "Not Acceptable Here", why: err.Error()}
+	}
+	if hereBr != c.bridge {
+		// The call's own bridge watches the media: it must know of
+		// the hold its spliced agent asked for.
+		c.bridge.SetHold(here, offer.OnHold())
 	}
 	return &reply{code: 200, reason: "OK", body: answer, headers: []gosip.Header{
 		gosip.NewHeader("Content-Type", "application/sdp"),

@@ -67,8 +67,10 @@ func (s *Server) ringInstant(ctx context.Context, c *call, plan *callPlan, ringF
 				c.log.Warn("sip fork not sent", "target", t.uri.String(), "error", err)
 				continue
 			}
+			if !c.goFork() {
+				continue // the call is over; its bridge is closed below
+			}
 			pending++
-			c.forks.Add(1)
 			go func() {
 				defer c.forks.Done()
 				c.fork(forkCtx, t, req, events)
@@ -165,6 +167,7 @@ ringing:
 	c.mu.Unlock()
 	if late {
 		winner.bridge.Close()
+		s.hangUp(winner.ev.sess, nil)
 		return ringOutcome{code: 480, reason: "Temporarily Unavailable"}
 	}
 	return ringOutcome{winner: winner.ev, accepted: true}

@@ -2,7 +2,9 @@ package sip_test
 
 import (
 	"context"
+	"log/slog"
 	"net"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -11,18 +13,31 @@ import (
 	gosip "github.com/emiago/sipgo/sip"
 
 	"github.com/teamline/teamline/media"
+	"github.com/teamline/teamline/sip"
 )
 
 // The agent who wins an instant call talks through a bridge of its own,
 // spliced to the call's: a hold and a resume from that agent reach the
-// caller, the agent keeps the media address it was given, and the two
-// hear each other after the resume.
+// caller, the agent keeps the media address it was given, the silence of
+// the hold does not end the call (media timeout), and the two hear each
+// other after the resume.
 func TestInstantCallWinnerHoldsAndResumes(t *testing.T) {
-	gw := routingGateway(t, true, `
+	const mediaTimeout = 1500 * time.Millisecond
+	eng, err := media.NewEngine(slog.New(slog.DiscardHandler), media.Config{
+		BindIP: netip.MustParseAddr("127.0.0.1"), PortMin: 32000, PortMax: 32099,
+		Quarantine: 10 * time.Millisecond, MediaTimeout: mediaTimeout,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw := startGatewayWith(t, strings.Replace(routingTeam, "%s", "true", 1)+`
 rules:
   - {name: everyone, active: true, criteria: {source: [inbound call]}, distribution: instant_call,
      agents: [{user: bob}]}
-`, "")
+`, func(b *sip.Backend) {
+		b.Trunks = []sip.Trunk{{Name: "carrier", Proxy: "127.0.0.1:9", Inbound: trunkSource}}
+		b.Media = eng
+	})
 	bob := registered(t, gw, "bob", "bob-pw-22", "127.0.0.1")
 	trunk := newPhone(t, "127.0.0.2")
 	type answered struct {
@@ -66,6 +81,13 @@ rules:
 		}
 		if ans.Addr != offered.Addr || ans.Port != offered.Port {
 			t.Errorf("re-INVITE %s: the gateway moved bob's media from %v:%d to %v:%d", dir, offered.Addr, offered.Port, ans.Addr, ans.Port)
+		}
+		if dir == "sendonly" {
+			// On hold nobody sends, for longer than the media timeout.
+			time.Sleep(mediaTimeout + time.Second)
+			if bob.byes.Load() != 0 {
+				t.Fatal("the call was hung up while bob held it")
+			}
 		}
 	}
 	trunk.mu.Lock()

@@ -77,8 +77,7 @@ func (s *Server) sipUser(ctx context.Context, req *gosip.Request) bool {
 func (s *Server) serveInvite(ctx context.Context, log *slog.Logger, req *gosip.Request, tx gosip.ServerTransaction) {
 	b := s.opts.backend
 	if s.callsDraining.Load() {
-		s.respond(ctx, log, req, tx, &reply{code: 503, reason: "Service Unavailable",
-			headers: []gosip.Header{gosip.NewHeader("Retry-After", "60")}, why: "gateway stopping"})
+		s.respond(ctx, log, req, tx, errStopping)
 		return
 	}
 	tctx, cancel := context.WithTimeout(ctx, telephonyTimeout)
@@ -134,6 +133,10 @@ func (s *Server) serveInvite(ctx context.Context, log *slog.Logger, req *gosip.R
 	}
 	s.runCall(ctx, c, plan, req, tx)
 }
+
+// errStopping answers new calls while the gateway stops.
+var errStopping = &reply{code: 503, reason: "Service Unavailable",
+	headers: []gosip.Header{gosip.NewHeader("Retry-After", "60")}, why: "gateway stopping"}
 
 // errNoOffer: an INVITE without SDP.
 var errNoOffer = errors.New("no SDP offer")

@@ -18,16 +18,21 @@ import (
 func (s *Server) runCall(ctx context.Context, c *call, plan *callPlan, req *gosip.Request, tx gosip.ServerTransaction) {
 	b := s.opts.backend
 	c.rec.Username = plan.username
+	if !s.calls.add(c) {
+		// The drain began after serveInvite looked.
+		s.respond(ctx, c.log, req, tx, errStopping)
+		return
+	}
 	rctx, cancel := context.WithTimeout(context.Background(), telephonyTimeout)
 	err := b.Records.CreateCallRecord(rctx, &c.rec)
 	cancel()
 	if err != nil {
 		c.log.Error("call record not created", "error", err)
+		s.calls.remove(c)
 		s.respond(ctx, c.log, req, tx, s.storeError(err))
 		return
 	}
 	c.log = c.log.With("record", c.rec.ID, "direction", string(c.rec.Direction), "trunk", c.rec.Trunk, "user", c.rec.Username)
-	s.calls.add(c)
 	s.metrics.activeCalls.Inc()
 	sctx, scancel := context.WithTimeout(ctx, telephonyTimeout)
 	settings, serr := b.Directory.GetSettings(sctx)
