@@ -173,11 +173,17 @@ func (c *call) finishNow(result billing.Result, code int, reason string) {
 	c.s.calls.remove(c)
 }
 
-// answered marks the call bridged and records it.
-func (c *call) answered(username, trunk string) {
+// answered marks the call bridged and records it, unless the call has
+// ended meanwhile (the agent hung up) or the gateway has stopped it while it
+// rang: then it reports false and the call is not to be answered.
+func (c *call) answered(username, trunk string) bool {
 	b := c.s.opts.backend
 	now := b.Now()
 	c.mu.Lock()
+	if c.hasEnded() || c.stopping {
+		c.mu.Unlock()
+		return false
+	}
 	c.active = true
 	id := c.rec.ID
 	c.mu.Unlock()
@@ -192,6 +198,7 @@ func (c *call) answered(username, trunk string) {
 			c.log.Error("call record trunk not written", "record", id, "error", err)
 		}
 	}
+	return true
 }
 
 // supervise ends an answered call at the maximum duration (R-BILL-7).

@@ -365,7 +365,9 @@ func (s *Server) numberAnswered(c *call, agent, win *forkEvent, maxDuration time
 		return
 	}
 	c.relay(!c.svc.consent)
-	c.answered(agent.t.username, win.t.trunk.Name)
+	if !c.answered(agent.t.username, win.t.trunk.Name) {
+		return // ended this very moment: end has hung up both legs
+	}
 	c.log.Info("call answered", "by", c.rec.To, "agent", agent.t.username, "trunk", win.t.trunk.Name)
 	go c.supervise(maxDuration)
 	s.talk(c, agent, c.svc.consent, media.SideA)

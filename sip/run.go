@@ -324,7 +324,7 @@ func (s *Server) answerA(c *call, dtx *sipgo.DialogServerSession, win *forkEvent
 	if !c.connect(1, sess, false) {
 		// The agent hung up between pressing 1 and being connected
 		// (the call is closed already): the caller is told so.
-		fail(480, "Temporarily Unavailable", "agent hung up before the call was connected")
+		fail(s.unanswerable(c))
 		return
 	}
 	c.mu.Lock()
@@ -363,7 +363,12 @@ func (s *Server) answerA(c *call, dtx *sipgo.DialogServerSession, win *forkEvent
 	if win.t.trunk != nil && c.rec.Direction != billing.Inbound {
 		trunk = win.t.trunk.Name
 	}
-	c.answered(win.t.username, trunk)
+	if !c.answered(win.t.username, trunk) {
+		// The agent hung up after being connected, or the gateway
+		// stopped the call: the caller is not answered.
+		fail(s.unanswerable(c))
+		return
+	}
 	res := s.answerResponse(dtx, answer)
 	c.log.Info("call answered", "by", win.t.username, "target", truncate(win.t.uri.String(), 128))
 	go c.supervise(maxDuration)
@@ -379,6 +384,15 @@ func (s *Server) answerA(c *call, dtx *sipgo.DialogServerSession, win *forkEvent
 		c.log.Warn("caller never acknowledged the answer", "error", err)
 		c.end(-1, billing.ResultFailed, 200, "no ACK from caller")
 	}
+}
+
+// unanswerable is the final response for a call answered() refused, and
+// why.
+func (s *Server) unanswerable(c *call) (int, string, string) {
+	if c.hasEnded() {
+		return 480, "Temporarily Unavailable", "agent hung up before the call was connected"
+	}
+	return 503, "Service Unavailable", "gateway stopped"
 }
 
 // talk starts an answered call whose bridge runs with relaying off when

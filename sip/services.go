@@ -267,7 +267,11 @@ func (s *Server) voicemail(c *call, dtx *sipgo.DialogServerSession, username str
 	c.mu.Lock()
 	c.voicemailBox = username
 	c.mu.Unlock()
-	c.answered(username, "")
+	if !c.answered(username, "") {
+		code, reason, why := s.unanswerable(c)
+		s.failA(c, code, reason, billing.ResultFailed, why)
+		return
+	}
 	res := s.answerResponse(dtx, body)
 	c.log.Info("call answered by voicemail", "box", username)
 	go c.supervise(maxDuration)
