@@ -77,6 +77,11 @@ func dialogOf(p *phone, n int) func() bool {
 	}
 }
 
+// bridged: the newest call has been answered (its record says so).
+func bridged(t *testing.T, gw *gateway) func() bool {
+	return func() bool { return !lastRecord(t, gw).Answer.IsZero() }
+}
+
 // hangupAnswered hangs up the n-th call p answered.
 func hangupAnswered(t *testing.T, p *phone, n int) {
 	t.Helper()
@@ -116,7 +121,7 @@ func TestClickToCallRingsAgentThenNumber(t *testing.T) {
 		t.Errorf("the number saw caller ID %s, want \"Acme Realty\" +15125550100", f.Value())
 	}
 	eventually(t, "the number answered", dialogOf(number, 0))
-	eventually(t, "the call bridged", func() bool { return lastRecord(t, gw).Answer.After(time.Time{}) })
+	eventually(t, "the call bridged", bridged(t, gw))
 	alice.rtp.send(t, 20)
 	number.rtp.send(t, 20)
 	eventually(t, "alice's audio at the number", func() bool { return number.rtp.received.Load() >= 10 })
@@ -149,6 +154,8 @@ func TestClickToCallPickedCallerID(t *testing.T) {
 	if f := fromOf(t, number, 0); f.Address.User != "+15125550111" {
 		t.Errorf("the number saw caller ID %s, want bob's +15125550111", f.Value())
 	}
+	// (The phone keeps the dialog before its 200 leaves.)
+	eventually(t, "the call bridged", bridged(t, gw))
 	hangupAnswered(t, bob, 0)
 	eventually(t, "the number hung up", func() bool { return number.byes.Load() == 1 })
 	if r := closedRecord(t, gw); r.Result != billing.ResultAnswered || r.To != "+17375550009" || r.NumberKind != "personal" || r.SIPReason != "BYE from agent" {
@@ -285,7 +292,7 @@ rules:
 	if dave.invites.Load() != 0 {
 		t.Error("dave, without dialer access, was offered the lead")
 	}
-	eventually(t, "the call bridged", func() bool { return !lastRecord(t, gw).Answer.IsZero() })
+	eventually(t, "the call bridged", bridged(t, gw))
 	before := number.rtp.received.Load()
 	bob.rtp.send(t, 20)
 	eventually(t, "bob's audio at the lead", func() bool { return number.rtp.received.Load() >= before+10 })
@@ -337,6 +344,7 @@ rules:
 	eventually(t, "the whisper at bob", func() bool { return bob.rtp.received.Load() > 5 })
 	bob.rtp.sendDigit(t, 1)
 	eventually(t, "the lead answered", dialogOf(number, 0))
+	eventually(t, "the call bridged", bridged(t, gw))
 	hangupAnswered(t, bob, 0)
 	eventually(t, "the lead hung up", func() bool { return number.byes.Load() == 1 })
 	if r := closedRecord(t, gw); r.Result != billing.ResultAnswered || r.Username != "bob" || r.LeadID != l.ID {
