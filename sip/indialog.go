@@ -200,7 +200,11 @@ func (s *Server) reinvite(ctx context.Context, c *call, side int, req *gosip.Req
 	c.mu.Lock()
 	active := c.active
 	c.mu.Unlock()
-	if !active {
+	// The agent of a call the gateway placed may re-INVITE (hold) while
+	// the number still rings: there is nobody to pass it on to, so the
+	// gateway answers it from its own bridge.
+	local := !active && side == 1 && c.placed
+	if !active && !local {
 		return &reply{code: 491, reason: "Request Pending"}
 	}
 	if len(req.Body()) == 0 {
@@ -214,9 +218,32 @@ func (s *Server) reinvite(ctx context.Context, c *call, side int, req *gosip.Req
 	if err != nil {
 		return sdpError(err)
 	}
-	here, there := mediaSide(side), mediaSide(1-side)
-	hereBr, thereBr := c.bridgeFacing(side), c.bridgeFacing(1-side)
-	fwd, err := s.inDialogRequest(c, 1-side, gosip.INVITE, thereBr.Offer(there, b.MediaIP, offer), "application/sdp")
+	here, hereBr := mediaSide(side), c.bridgeFacing(side)
+	if !local {
+		if err := s.forwardReinvite(ctx, c, side, offer); err != nil {
+			return err
+		}
+	}
+	answer, err := hereBr.Answer(here, b.MediaIP, offer)
+	if err != nil {
+		return &reply{code: 488, reason: "Not Acceptable Here", why: err.Error()}
+	}
+	if hereBr != c.bridge {
+		// The call's own bridge watches the media: it must know of
+		// the hold its spliced agent asked for.
+		c.bridge.SetHold(here, offer.OnHold())
+	}
+	return &reply{code: 200, reason: "OK", body: answer, headers: []gosip.Header{
+		gosip.NewHeader("Content-Type", "application/sdp"),
+	}}
+}
+
+// forwardReinvite offers the other leg what side offered, with the
+// gateway's own SDP, and takes its answer; the error is the reply to side
+// when the other leg refused or did not answer.
+func (s *Server) forwardReinvite(ctx context.Context, c *call, side int, offer media.Description) error {
+	there, thereBr := mediaSide(1-side), c.bridgeFacing(1-side)
+	fwd, err := s.inDialogRequest(c, 1-side, gosip.INVITE, thereBr.Offer(there, s.opts.backend.MediaIP, offer), "application/sdp")
 	if err != nil {
 		return &reply{code: 500, reason: "Server Internal Error", why: err.Error()}
 	}
@@ -234,18 +261,7 @@ func (s *Server) reinvite(ctx context.Context, c *call, side int, req *gosip.Req
 	if d, err := media.ParseSDP(res.Body()); err == nil {
 		_ = thereBr.SetRemote(there, d)
 	}
-	answer, err := hereBr.Answer(here, b.MediaIP, offer)
-	if err != nil {
-		return &reply{code: 488, reason: "Not Acceptable Here", why: err.Error()}
-	}
-	if hereBr != c.bridge {
-		// The call's own bridge watches the media: it must know of
-		// the hold its spliced agent asked for.
-		c.bridge.SetHold(here, offer.OnHold())
-	}
-	return &reply{code: 200, reason: "OK", body: answer, headers: []gosip.Header{
-		gosip.NewHeader("Content-Type", "application/sdp"),
-	}}
+	return nil
 }
 
 // relayInfo passes INFO (DTMF as application/dtmf-relay or
