@@ -508,6 +508,34 @@ func TestRegisterContactTooLong(t *testing.T) {
 	}
 }
 
+// reinviteAnswered sends a re-INVITE from p (the answering phone of its
+// first call) offering its media with direction, acknowledges the 200 and
+// returns the gateway's SDP answer.
+func reinviteAnswered(t *testing.T, p *phone, direction string) media.Description {
+	t.Helper()
+	p.mu.Lock()
+	d := p.dialogs[0]
+	p.mu.Unlock()
+	req := gosip.NewRequest(gosip.INVITE, d.InviteRequest.Contact().Address)
+	req.AppendHeader(gosip.NewHeader("Content-Type", "application/sdp"))
+	req.SetBody([]byte(strings.Replace(p.rtp.sdp(), "a=sendrecv", "a="+direction, 1)))
+	// sipgo's dialog sessions send in-dialog requests from the pooled
+	// connection only when told which local address to use.
+	req.Laddr = gosip.Addr{IP: net.ParseIP("127.0.0.1"), Port: portOf(p.addr)}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	res, err := d.Do(ctx, req)
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("re-INVITE %s: %v %v, want 200", direction, res, err)
+	}
+	_ = d.WriteRequest(gosip.NewRequest(gosip.ACK, req.Recipient))
+	ans, err := media.ParseSDP(res.Body())
+	if err != nil {
+		t.Fatalf("re-INVITE %s: answer %v", direction, err)
+	}
+	return ans
+}
+
 func TestHoldFromTheCallee(t *testing.T) {
 	gw := startGateway(t, gatewayTeam, "")
 	alice := registered(t, gw, "alice", "alice-pw-1", "127.0.0.1")
@@ -516,26 +544,9 @@ func TestHoldFromTheCallee(t *testing.T) {
 	if err != nil {
 		t.Fatalf("call: %v", err)
 	}
-	alice.mu.Lock()
-	d := alice.dialogs[0]
-	alice.mu.Unlock()
-	hold := strings.Replace(alice.rtp.sdp(), "a=sendrecv", "a=inactive", 1)
-	req := gosip.NewRequest(gosip.INVITE, d.InviteRequest.Contact().Address)
-	req.AppendHeader(gosip.NewHeader("Content-Type", "application/sdp"))
-	req.SetBody([]byte(hold))
-	// sipgo's dialog sessions send in-dialog requests from the pooled
-	// connection only when told which local address to use.
-	req.Laddr = gosip.Addr{IP: net.ParseIP("127.0.0.1"), Port: portOf(alice.addr)}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	res, err := d.Do(ctx, req)
-	if err != nil || res.StatusCode != 200 {
-		t.Fatalf("re-INVITE from alice: %v %v", res, err)
+	if d := reinviteAnswered(t, alice, "inactive"); d.Direction != media.Inactive {
+		t.Errorf("answer direction %v, want inactive", d.Direction)
 	}
-	if d, err := media.ParseSDP(res.Body()); err != nil || d.Direction != media.Inactive {
-		t.Errorf("answer direction %v (%v), want inactive", d.Direction, err)
-	}
-	_ = d.WriteRequest(gosip.NewRequest(gosip.ACK, req.Recipient))
 	trunk.mu.Lock()
 	holds := trunk.holds
 	trunk.mu.Unlock()

@@ -3,7 +3,6 @@ package sip_test
 import (
 	"context"
 	"errors"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -215,8 +214,11 @@ func TestClickToCallAgentBusy(t *testing.T) {
 	}
 }
 
-// The agent hangs up while the number rings: the number gets CANCEL.
-func TestClickToCallAgentHangsUpWhileNumberRings(t *testing.T) {
+// The agent holds, then hangs up, while the number rings. The gateway
+// answers the hold itself (there is nobody to pass it to yet) instead of
+// 491 over and over, and the ringing number sees nothing of it; the
+// hang-up cancels the number's INVITE.
+func TestClickToCallAgentHoldsAndHangsUpWhileNumberRings(t *testing.T) {
 	gw, number := dialerGateway(t, "")
 	number.answer.Store("ignore")
 	alice := registered(t, gw, "alice", "alice-pw-1", "127.0.0.1")
@@ -224,6 +226,15 @@ func TestClickToCallAgentHangsUpWhileNumberRings(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "the number rings", func() bool { return number.invites.Load() == 1 })
+	if ans := reinviteAnswered(t, alice, "sendonly"); ans.Direction != media.Recvonly {
+		t.Errorf("answer to alice's hold: direction %v, want recvonly", ans.Direction)
+	}
+	number.mu.Lock()
+	holds := len(number.holds)
+	number.mu.Unlock()
+	if holds != 0 || number.cancels.Load() != 0 {
+		t.Errorf("the ringing number saw %d re-INVITEs and %d CANCELs, want none", holds, number.cancels.Load())
+	}
 	hangupAnswered(t, alice, 0)
 	eventually(t, "CANCEL to the number", func() bool { return number.cancels.Load() == 1 })
 	if r := closedRecord(t, gw); r.Result != billing.ResultCancelled || r.SIPReason != "BYE from agent" || !r.Answer.IsZero() {
@@ -393,42 +404,4 @@ func TestClickToCallDuringDrain(t *testing.T) {
 	if r := closedRecord(t, gw); r.Result != billing.ResultFailed || r.SIPCode != 503 || r.SIPReason != "gateway stopped" {
 		t.Errorf("record %+v", r)
 	}
-}
-
-// The agent puts the call on hold while the number still rings: the
-// gateway answers the re-INVITE itself (there is nobody to pass it to yet)
-// instead of 491 over and over; the number, still ringing, sees nothing.
-func TestClickToCallAgentHoldsWhileNumberRings(t *testing.T) {
-	gw, number := dialerGateway(t, "")
-	number.answer.Store("ignore")
-	alice := registered(t, gw, "alice", "alice-pw-1", "127.0.0.1")
-	if _, err := gw.ClickToCall(context.Background(), router.Dial{User: "alice", To: "+17375550001"}); err != nil {
-		t.Fatal(err)
-	}
-	eventually(t, "the number rings", func() bool { return number.invites.Load() == 1 })
-	alice.mu.Lock()
-	d := alice.dialogs[0]
-	alice.mu.Unlock()
-	req := gosip.NewRequest(gosip.INVITE, d.InviteRequest.Contact().Address)
-	req.AppendHeader(gosip.NewHeader("Content-Type", "application/sdp"))
-	req.SetBody([]byte(strings.Replace(alice.rtp.sdp(), "a=sendrecv", "a=sendonly", 1)))
-	req.Laddr = gosip.Addr{IP: net.ParseIP("127.0.0.1"), Port: portOf(alice.addr)}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	res, err := d.Do(ctx, req)
-	if err != nil || res.StatusCode != 200 {
-		t.Fatalf("re-INVITE (hold) from alice: %v %v, want 200", res, err)
-	}
-	_ = d.WriteRequest(gosip.NewRequest(gosip.ACK, req.Recipient))
-	if ans, err := media.ParseSDP(res.Body()); err != nil || ans.Direction != media.Recvonly {
-		t.Errorf("answer direction %v (%v), want recvonly", ans.Direction, err)
-	}
-	number.mu.Lock()
-	holds := len(number.holds)
-	number.mu.Unlock()
-	if holds != 0 || number.cancels.Load() != 0 {
-		t.Errorf("the ringing number saw %d re-INVITEs and %d CANCELs, want none", holds, number.cancels.Load())
-	}
-	hangupAnswered(t, alice, 0)
-	eventually(t, "CANCEL to the number", func() bool { return number.cancels.Load() == 1 })
 }

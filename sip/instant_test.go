@@ -1,16 +1,13 @@
 package sip_test
 
 import (
-	"context"
 	"log/slog"
-	"net"
 	"net/netip"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/emiago/sipgo"
-	gosip "github.com/emiago/sipgo/sip"
 
 	"github.com/teamline/teamline/media"
 	"github.com/teamline/teamline/sip"
@@ -63,22 +60,7 @@ rules:
 		t.Fatal(err)
 	}
 	for _, dir := range []string{"sendonly", "sendrecv"} {
-		body := strings.Replace(bob.rtp.sdp(), "a=sendrecv", "a="+dir, 1)
-		req := gosip.NewRequest(gosip.INVITE, d.InviteRequest.Contact().Address)
-		req.AppendHeader(gosip.NewHeader("Content-Type", "application/sdp"))
-		req.SetBody([]byte(body))
-		req.Laddr = gosip.Addr{IP: net.ParseIP("127.0.0.1"), Port: portOf(bob.addr)}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		res, err := d.Do(ctx, req)
-		cancel()
-		if err != nil || res.StatusCode != 200 {
-			t.Fatalf("re-INVITE %s from bob: %v %v", dir, res, err)
-		}
-		_ = d.WriteRequest(gosip.NewRequest(gosip.ACK, req.Recipient))
-		ans, err := media.ParseSDP(res.Body())
-		if err != nil {
-			t.Fatal(err)
-		}
+		ans := reinviteAnswered(t, bob, dir)
 		if ans.Addr != offered.Addr || ans.Port != offered.Port {
 			t.Errorf("re-INVITE %s: the gateway moved bob's media from %v:%d to %v:%d", dir, offered.Addr, offered.Port, ans.Addr, ans.Port)
 		}
