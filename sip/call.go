@@ -310,6 +310,26 @@ func (c *call) connect(side int, sess *sipgo.DialogClientSession, active bool) b
 	return true
 }
 
+// calleeMedia points the bridge's side B at where the callee who answered
+// (sess) wants media, from its 2xx. An instant call's winner is spliced
+// already: its media reaches side B through its own bridge.
+func (c *call) calleeMedia(sess *sipgo.DialogClientSession) error {
+	c.mu.Lock()
+	spliced := c.spliced != nil
+	c.mu.Unlock()
+	if spliced {
+		return nil
+	}
+	d, err := media.ParseSDP(sess.InviteResponse.Body())
+	if err != nil {
+		return fmt.Errorf("callee answered without usable SDP: %w", err)
+	}
+	if err := c.bridge.SetRemote(media.SideB, d); err != nil {
+		return fmt.Errorf("callee SDP: %w", err)
+	}
+	return nil
+}
+
 // party names side for the record: who hung up.
 func (c *call) party(side int) string {
 	switch {

@@ -314,21 +314,10 @@ func (s *Server) runPlaced(stoppable context.Context, c *call, plan *callPlan, l
 // the call's leg B, hearing ringback while the number is called. It
 // reports false when the call is over instead.
 func (s *Server) agentOnLine(c *call, agent *forkEvent) bool {
-	c.mu.Lock()
-	spliced := c.spliced != nil
-	c.mu.Unlock()
-	if !spliced {
-		// (An instant call's winner reaches the call's bridge through
-		// its own bridge, spliced already.)
-		d, err := media.ParseSDP(agent.sess.InviteResponse.Body())
-		if err == nil {
-			err = c.bridge.SetRemote(media.SideB, d)
-		}
-		if err != nil {
-			s.hangUp(agent.sess, nil)
-			c.finish(billing.ResultFailed, 502, "agent answered without usable SDP: "+err.Error())
-			return false
-		}
+	if err := c.calleeMedia(agent.sess); err != nil {
+		s.hangUp(agent.sess, nil)
+		c.finish(billing.ResultFailed, 502, err.Error())
+		return false
 	}
 	c.relay(false)
 	c.bridge.Start()

@@ -35,10 +35,7 @@ func (s *Server) notifyMWI(ctx context.Context, log *slog.Logger, username strin
 	}
 	body := mwiBody(unheard, total-unheard, s.contactHost("udp"), username)
 	var wg sync.WaitGroup
-	for _, t := range targets {
-		if t.trunk != nil {
-			continue
-		}
+	for _, t := range targets { // registered phones only: no cell phone
 		wg.Go(func() {
 			if err := s.sendNotify(ctx, t, body); err != nil {
 				log.Debug("mwi notify failed", "target", truncate(t.uri.String(), 128), "error", err)

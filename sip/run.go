@@ -327,21 +327,9 @@ func (s *Server) answerA(c *call, dtx *sipgo.DialogServerSession, win *forkEvent
 		fail(s.unanswerable(c))
 		return
 	}
-	c.mu.Lock()
-	spliced := c.spliced != nil
-	c.mu.Unlock()
-	if !spliced {
-		// (A spliced agent's media reaches the call's bridge through
-		// the agent's own bridge, set up already.)
-		d, err := media.ParseSDP(sess.InviteResponse.Body())
-		if err != nil {
-			fail(502, "Bad Gateway", "callee answered without usable SDP")
-			return
-		}
-		if err := c.bridge.SetRemote(media.SideB, d); err != nil {
-			fail(502, "Bad Gateway", "callee SDP: "+err.Error())
-			return
-		}
+	if err := c.calleeMedia(sess); err != nil {
+		fail(502, "Bad Gateway", err.Error())
+		return
 	}
 	answer, err := s.answerForA(c)
 	if err != nil {

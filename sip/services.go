@@ -184,10 +184,13 @@ func (c *call) digit(side int, d rune, how string) {
 func (s *Server) accepted(ctx context.Context, c *call, win *forkEvent) bool {
 	sess := win.sess
 	gone := make(chan struct{})
+	if !c.connect(1, sess, false) {
+		s.hangUp(sess, nil) // the caller hung up meanwhile
+		return false
+	}
 	c.mu.Lock()
-	c.b, c.whispering = sess, gone
+	c.whispering = gone
 	c.mu.Unlock()
-	s.calls.setDialog(c, 1, sess.ID)
 	reject := func(why string) bool {
 		c.log.Info("agent did not accept the call", "by", win.t.username, "why", why)
 		c.mu.Lock()
@@ -197,11 +200,7 @@ func (s *Server) accepted(ctx context.Context, c *call, win *forkEvent) bool {
 		s.hangUp(sess, gone)
 		return false
 	}
-	d, err := media.ParseSDP(sess.InviteResponse.Body())
-	if err != nil {
-		return reject("answer without usable SDP")
-	}
-	if err := c.bridge.SetRemote(media.SideB, d); err != nil {
+	if err := c.calleeMedia(sess); err != nil {
 		return reject(err.Error())
 	}
 	c.relay(false)
