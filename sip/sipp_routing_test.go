@@ -168,7 +168,7 @@ func TestSIPpCatchAll(t *testing.T) {
 	if ex.Action != router.Forward || ex.ForwardTo != "+15125550199" || ex.Inbox == nil {
 		t.Fatalf("explain: %+v", ex)
 	}
-	office := startSIPpAt(ctx, t, gw, "127.0.0.3", port)
+	office := startSIPpAt(ctx, t, "127.0.0.3", port)
 	callFrom(ctx, t, gw, "+17375550088", "+15125550100").wait(t, gw)
 	office.wait(t, gw)
 	r := closedRecord(t, gw)

@@ -25,9 +25,19 @@ type sippRun struct {
 }
 
 // startSIPp starts SIPp bound to ip with the scenario files of
-// testdata/sipp (args may add -oocsf and the like), calling the gateway's
-// UDP address.
+// internal/sipptest (args may add -oocsf and the like), calling the
+// gateway's UDP address.
 func startSIPp(ctx context.Context, t *testing.T, gw *gateway, name, ip string, args ...string) *sippRun {
+	t.Helper()
+	return runSIPp(ctx, t, name, append([]string{
+		"-sf", sipptest.Scenario(name + ".xml"),
+		"-i", ip, "-p", strconv.Itoa(sipptest.FreeUDPPort(t, ip)), "-mp", strconv.Itoa(sipptest.FreeUDPPort(t, ip)),
+	}, append(args, gw.Addr("udp"))...)...)
+}
+
+// runSIPp runs one SIPp call (-m 1, at most 20 s) with args, its errors
+// and messages traced into the test's temporary directory.
+func runSIPp(ctx context.Context, t *testing.T, name string, args ...string) *sippRun {
 	t.Helper()
 	bin, err := exec.LookPath("sipp")
 	if err != nil {
@@ -35,16 +45,11 @@ func startSIPp(ctx context.Context, t *testing.T, gw *gateway, name, ip string, 
 	}
 	dir := t.TempDir()
 	r := &sippRun{name: name, errs: filepath.Join(dir, name+"_errors.log"), done: make(chan error, 1)}
-	all := append([]string{
-		"-sf", sipptest.Scenario(name + ".xml"),
-		"-i", ip, "-p", strconv.Itoa(sipptest.FreeUDPPort(t, ip)), "-mp", strconv.Itoa(sipptest.FreeUDPPort(t, ip)),
+	r.cmd = exec.CommandContext(ctx, bin, append([]string{
 		"-m", "1", "-timeout", "20s", "-timeout_error", "-nostdin",
 		"-trace_err", "-error_file", r.errs,
 		"-trace_msg", "-message_file", filepath.Join(dir, name+"_messages.log"),
-	}, args...)
-	all = append(all, gw.Addr("udp"))
-	r.cmd = exec.CommandContext(ctx, bin, all...)
-	r.cmd.Dir = "."
+	}, args...)...)
 	r.cmd.Stdout = &r.out
 	r.cmd.Stderr = &r.out
 	r.cmd.WaitDelay = time.Second
@@ -183,24 +188,9 @@ func TestSIPpBusyAndCancel(t *testing.T) {
 
 // startSIPpAt runs SIPp's built-in answering scenario (uas) on ip:port:
 // a carrier's far end that answers and takes the BYE.
-func startSIPpAt(ctx context.Context, t *testing.T, gw *gateway, ip string, port int) *sippRun {
+func startSIPpAt(ctx context.Context, t *testing.T, ip string, port int) *sippRun {
 	t.Helper()
-	r := &sippRun{name: "uas", errs: filepath.Join(t.TempDir(), "uas_errors.log"), done: make(chan error, 1)}
-	r.cmd = exec.CommandContext(ctx, "sipp", "-sn", "uas", "-i", ip, "-p", strconv.Itoa(port), "-m", "1",
-		"-timeout", "20s", "-timeout_error", "-nostdin", "-trace_err", "-error_file", r.errs)
-	r.cmd.Stdout, r.cmd.Stderr = &r.out, &r.out
-	r.cmd.WaitDelay = time.Second
-	if err := r.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { r.done <- r.cmd.Wait() }()
-	t.Cleanup(func() {
-		if r.cmd.ProcessState == nil {
-			_ = r.cmd.Process.Kill()
-			<-r.done
-		}
-	})
-	return r
+	return runSIPp(ctx, t, "uas", "-sn", "uas", "-i", ip, "-p", strconv.Itoa(port))
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
