@@ -18,9 +18,10 @@ import (
 // POST /api/v1/calls places a click-to-call call (R-OUT-1, clicktocall.go);
 // without WithDialer it answers 404.
 func (s *Server) calls() {
-	s.api("GET /api/v1/calls", s.listCalls)
-	s.api("POST /api/v1/calls", s.placeCall)
-	s.api("GET /api/v1/calls/{id}", s.getCall)
+	records := s.callRecords != nil
+	s.api("GET /api/v1/calls", needs(records, "call records", s.listCalls))
+	s.api("POST /api/v1/calls", needs(s.dialer != nil, "calls placed through the API", s.placeCall))
+	s.api("GET /api/v1/calls/{id}", needs(records, "call records", s.getCall))
 }
 
 // callRecord is the JSON of a billing.CallRecord.
@@ -89,6 +90,16 @@ func utcOrZero(t time.Time) time.Time {
 // was not given.
 func notEnabled(what string) *Problem {
 	return newProblem(http.StatusNotFound, "not-enabled", what+" are not enabled on this server")
+}
+
+// needs is h when the server was given what h needs (ok), and otherwise a
+// handler answering notEnabled(what). The options are applied before the
+// routes are registered, so this is decided once.
+func needs(ok bool, what string, h apiFunc) apiFunc {
+	if ok {
+		return h
+	}
+	return func(http.ResponseWriter, *http.Request) error { return notEnabled(what) }
 }
 
 // callVisible: managers see every call, an agent only their own.
@@ -161,9 +172,6 @@ func timeParam(q url.Values, name string) (time.Time, error) {
 }
 
 func (s *Server) listCalls(w http.ResponseWriter, r *http.Request) error {
-	if s.callRecords == nil {
-		return notEnabled("call records")
-	}
 	f, limit, err := callFilter(r)
 	if err != nil {
 		return err
@@ -180,9 +188,6 @@ func (s *Server) listCalls(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getCall(w http.ResponseWriter, r *http.Request) error {
-	if s.callRecords == nil {
-		return notEnabled("call records")
-	}
 	id, err := pathID(r)
 	if err != nil {
 		return err

@@ -20,17 +20,9 @@ func WithCellVerification(codes directory.CellCodes, send directory.CodeSender) 
 //	POST /api/v1/users/{id}/cell_phone/verify   {"phone"} sends a code: 202
 //	POST /api/v1/users/{id}/cell_phone/confirm  {"code"} checks it: 200 and the user
 func (s *Server) cellPhone() {
-	s.api("POST /api/v1/users/{id}/cell_phone/verify", s.needCellCodes(s.verifyCellPhone))
-	s.api("POST /api/v1/users/{id}/cell_phone/confirm", s.needCellCodes(s.confirmCellPhone))
-}
-
-func (s *Server) needCellCodes(h apiFunc) apiFunc {
-	return func(w http.ResponseWriter, r *http.Request) error {
-		if s.cellCodes == nil || s.codeSender == nil {
-			return notEnabled("cell phone verifications")
-		}
-		return h(w, r)
-	}
+	on := s.cellCodes != nil && s.codeSender != nil
+	s.api("POST /api/v1/users/{id}/cell_phone/verify", needs(on, "cell phone verifications", s.verifyCellPhone))
+	s.api("POST /api/v1/users/{id}/cell_phone/confirm", needs(on, "cell phone verifications", s.confirmCellPhone))
 }
 
 // verifyRequest is the body of .../verify: the phone to verify; empty

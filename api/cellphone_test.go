@@ -214,8 +214,10 @@ func TestCellPhoneVerification(t *testing.T) {
 
 func TestCellPhoneVerificationNotEnabled(t *testing.T) {
 	e := newEnv(t, "sqlite")
-	path := fmt.Sprintf("/api/v1/users/%d/cell_phone/verify", e.users["boss"])
-	if p := e.do(t, "POST", path, e.boss, map[string]string{"phone": "+15125550181"}).wantProblem(t, http.StatusNotFound); !strings.HasSuffix(p.Type, "/not-enabled") {
-		t.Fatalf("problem %+v", p)
+	for step, body := range map[string]map[string]string{"verify": {"phone": "+15125550181"}, "confirm": {"code": "123456"}} {
+		path := fmt.Sprintf("/api/v1/users/%d/cell_phone/%s", e.users["boss"], step)
+		if p := e.do(t, "POST", path, e.boss, body).wantProblem(t, http.StatusNotFound); !strings.HasSuffix(p.Type, "/not-enabled") {
+			t.Fatalf("%s: problem %+v", step, p)
+		}
 	}
 }

@@ -81,18 +81,20 @@ func writePage[T any](w http.ResponseWriter, r *http.Request, items []T, limit i
 // writePageCursor is writePage with the cursor of the last item made by
 // cursor.
 func writePageCursor[T any](w http.ResponseWriter, r *http.Request, items []T, limit int, cursor func(T) string) error {
-	return writeJSON(w, http.StatusOK, pageList(w, r, items, limit, cursor))
+	return writeJSON(w, http.StatusOK, pageList(w, r, "after", items, limit, cursor))
 }
 
 // pageList is the page writePageCursor writes, for a body that says more
-// than the list: it sets the Link header of the next page.
-func pageList[T any](w http.ResponseWriter, r *http.Request, items []T, limit int, cursor func(T) string) list[T] {
+// than the list: it sets the Link header of the next page, whose cursor
+// goes in the query parameter param ("after"; "before" for a list that
+// pages back in time).
+func pageList[T any](w http.ResponseWriter, r *http.Request, param string, items []T, limit int, cursor func(T) string) list[T] {
 	out := list[T]{Items: items}
 	if len(items) > limit {
 		out.Items = items[:limit]
 		out.Next = cursor(out.Items[limit-1])
 		q := r.URL.Query()
-		q.Set("after", out.Next)
+		q.Set(param, out.Next)
 		q.Set("limit", strconv.Itoa(limit))
 		w.Header().Set("Link", "<"+r.URL.Path+"?"+q.Encode()+`>; rel="next"`)
 	}

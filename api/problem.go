@@ -62,23 +62,15 @@ func problemFor(err error) (*Problem, bool) {
 	var mbe *http.MaxBytesError
 	var wrong *directory.WrongCodeError
 	var later *directory.RetryAfterError
-	switch {
-	case errors.As(err, &p):
+	if errors.As(err, &p) {
 		return p, true
-	// Outbound calls (R-OUT, R-ACC) and claims: the router's sentinels,
-	// told without the context the dialer wrapped them in.
-	case errors.Is(err, router.ErrNoDialer):
-		return newProblem(http.StatusForbidden, "forbidden", routerText(router.ErrNoDialer)), true
-	case errors.Is(err, router.ErrCallerID):
-		return newProblem(http.StatusForbidden, "forbidden", routerText(router.ErrCallerID)), true
-	case errors.Is(err, router.ErrInternational):
-		return newProblem(http.StatusForbidden, "forbidden", routerText(router.ErrInternational)), true
-	case errors.Is(err, router.ErrNoCallerID):
-		return newProblem(http.StatusConflict, "no-caller-id", "the account has no number to call from; add a buyer role number or set a default number"), true
-	case errors.Is(err, router.ErrUnavailable):
-		return newProblem(http.StatusConflict, "unavailable", "agent has no registered phone"), true
-	case errors.Is(err, router.ErrClaimed):
-		return newProblem(http.StatusConflict, "claimed", routerText(router.ErrClaimed)), true
+	}
+	for _, rp := range routerProblems {
+		if errors.Is(err, rp.err) {
+			return newProblem(rp.status, rp.slug, rp.detail), true
+		}
+	}
+	switch {
 	case errors.As(err, &wrong):
 		left := max(0, wrong.AttemptsLeft)
 		p := newProblem(http.StatusUnprocessableEntity, "wrong-code", wrong.Error(),
@@ -113,6 +105,22 @@ func problemFor(err error) (*Problem, bool) {
 		return newProblem(http.StatusServiceUnavailable, "", "the request took too long; try again"), false
 	}
 	return newProblem(http.StatusInternalServerError, "", "internal error"), false
+}
+
+// routerProblems are the problems of outbound calls (R-OUT, R-ACC) and
+// claims: the router's sentinels, told without the context the dialer
+// wrapped them in. problemFor tries them in this order.
+var routerProblems = []struct {
+	err          error
+	status       int
+	slug, detail string
+}{
+	{router.ErrNoDialer, http.StatusForbidden, "forbidden", routerText(router.ErrNoDialer)},
+	{router.ErrCallerID, http.StatusForbidden, "forbidden", routerText(router.ErrCallerID)},
+	{router.ErrInternational, http.StatusForbidden, "forbidden", routerText(router.ErrInternational)},
+	{router.ErrNoCallerID, http.StatusConflict, "no-caller-id", "the account has no number to call from; add a buyer role number or set a default number"},
+	{router.ErrUnavailable, http.StatusConflict, "unavailable", "agent has no registered phone"},
+	{router.ErrClaimed, http.StatusConflict, "claimed", routerText(router.ErrClaimed)},
 }
 
 // routerText is the text of a router sentinel without its package

@@ -45,13 +45,14 @@ type Recordings interface {
 //	GET  /api/v1/recordings/usage       storage against the quota (managers)
 //	GET  /api/v1/users/{id}/voicemail   the user's voicemail and how much is unheard
 func (s *Server) recordingRoutes() {
-	s.api("GET /api/v1/recordings", s.needRecordings(s.listRecordings))
-	s.api("GET /api/v1/recordings/{id}", s.needRecordings(s.getRecording))
-	s.api("GET /api/v1/recordings/{id}/audio", s.needRecordings(s.recordingAudio))
-	s.api("POST /api/v1/recordings/{id}/save", s.needRecordings(s.saveRecording))
-	s.stream("GET /api/v1/recordings/export", s.needRecordings(s.exportRecordings))
-	s.api("GET /api/v1/recordings/usage", s.needRecordings(s.recordingUsage))
-	s.api("GET /api/v1/users/{id}/voicemail", s.needRecordings(s.listVoicemail))
+	need := func(h apiFunc) apiFunc { return needs(s.recordings != nil && s.recIndex != nil, "recordings", h) }
+	s.api("GET /api/v1/recordings", need(s.listRecordings))
+	s.api("GET /api/v1/recordings/{id}", need(s.getRecording))
+	s.api("GET /api/v1/recordings/{id}/audio", need(s.recordingAudio))
+	s.api("POST /api/v1/recordings/{id}/save", need(s.saveRecording))
+	s.stream("GET /api/v1/recordings/export", need(s.exportRecordings))
+	s.api("GET /api/v1/recordings/usage", need(s.recordingUsage))
+	s.api("GET /api/v1/users/{id}/voicemail", need(s.listVoicemail))
 }
 
 // recordingJSON is the JSON of a recording.Recording. call_record_id,
@@ -123,17 +124,6 @@ type voicemailList struct {
 	list[recordingJSON]
 	Unheard int `json:"unheard"`
 	Total   int `json:"total"`
-}
-
-// needRecordings answers "not enabled" instead of running h when the
-// server was given no recordings.
-func (s *Server) needRecordings(h apiFunc) apiFunc {
-	return func(w http.ResponseWriter, r *http.Request) error {
-		if s.recordings == nil || s.recIndex == nil {
-			return notEnabled("recordings")
-		}
-		return h(w, r)
-	}
 }
 
 // recordingVisible: managers see every recording, an agent only their own.
@@ -374,7 +364,7 @@ func (s *Server) listVoicemail(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	page := pageList(w, r, recordingsOut(rs), limit, func(j recordingJSON) string { return encodeCursor(j.ID) })
+	page := pageList(w, r, "after", recordingsOut(rs), limit, func(j recordingJSON) string { return encodeCursor(j.ID) })
 	return writeJSON(w, http.StatusOK, voicemailList{list: page, Unheard: unheard, Total: total})
 }
 

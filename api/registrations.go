@@ -13,7 +13,7 @@ import (
 // an agent only their own, and another user's answer 404 like a hidden
 // lead. Without WithContacts it answers 404.
 func (s *Server) registrations() {
-	s.api("GET /api/v1/users/{id}/registrations", s.listRegistrations)
+	s.api("GET /api/v1/users/{id}/registrations", needs(s.contacts != nil, "registrations", s.listRegistrations))
 }
 
 // registration is the JSON of a directory.Contact.
@@ -27,9 +27,6 @@ type registration struct {
 }
 
 func (s *Server) listRegistrations(w http.ResponseWriter, r *http.Request) error {
-	if s.contacts == nil {
-		return notEnabled("registrations")
-	}
 	u, p, limit, err := s.userPage(r)
 	if err != nil {
 		return err

@@ -63,15 +63,12 @@ func (s *Server) routing() {
 // needRouter answers "not enabled" instead of running h when the server
 // has no router, and refuses agents.
 func (s *Server) needRouter(h apiFunc) apiFunc {
-	return func(w http.ResponseWriter, r *http.Request) error {
-		if s.router == nil || s.inbox == nil {
-			return notEnabled("routing decisions and the inbox")
-		}
+	return needs(s.router != nil && s.inbox != nil, "routing decisions and the inbox", func(w http.ResponseWriter, r *http.Request) error {
 		if !actor(r).Role.IsManager() {
 			return fmt.Errorf("%w: only managers see routing decisions and the inbox", directory.ErrForbidden)
 		}
 		return h(w, r)
-	}
+	})
 }
 
 // Explanation is the JSON of a routing decision: the answer of GET
@@ -277,20 +274,11 @@ func (s *Server) listInbox(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := inboxList{list: list[router.InboxEntry]{Items: es}, OpenCount: open}
-	for i := range out.Items {
-		e := &out.Items[i]
-		e.At, e.DoneAt = utcOrZero(e.At), utcOrZero(e.DoneAt)
+	for i := range es {
+		es[i].At, es[i].DoneAt = utcOrZero(es[i].At), utcOrZero(es[i].DoneAt)
 	}
-	if len(es) > limit {
-		out.Items = es[:limit]
-		out.Next = encodeCursor(out.Items[limit-1].ID)
-		q.Set("before", out.Next)
-		q.Set("limit", strconv.Itoa(limit))
-		w.Header().Set("Link", "<"+r.URL.Path+"?"+q.Encode()+`>; rel="next"`)
-	}
-	out.Items = nonNil(out.Items)
-	return writeJSON(w, http.StatusOK, out)
+	page := pageList(w, r, "before", es, limit, func(e router.InboxEntry) string { return encodeCursor(e.ID) })
+	return writeJSON(w, http.StatusOK, inboxList{list: page, OpenCount: open})
 }
 
 // doneInbox marks an entry handled by the caller.

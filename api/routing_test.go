@@ -68,19 +68,19 @@ func (f *fakeDialer) ClickToCall(ctx context.Context, d router.Dial) (int64, err
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.dials = append(f.dials, d)
-	_, acting := directory.ActorFrom(ctx)
-	f.actors = append(f.actors, acting)
-	if f.err != nil {
-		return 0, f.err
-	}
-	f.next++
-	return f.next, nil
+	return f.place(ctx)
 }
 
 func (f *fakeDialer) OfferLead(ctx context.Context, d router.Decision) (int64, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.offers = append(f.offers, d)
+	return f.place(ctx)
+}
+
+// place notes whether ctx carries an actor and answers the next call
+// record id, or err. f.mu is held.
+func (f *fakeDialer) place(ctx context.Context) (int64, error) {
 	_, acting := directory.ActorFrom(ctx)
 	f.actors = append(f.actors, acting)
 	if f.err != nil {
@@ -193,7 +193,9 @@ func TestRoutingNotEnabled(t *testing.T) {
 			t.Fatalf("%s: %+v", path, p)
 		}
 	}
-	e.do(t, "POST", "/api/v1/inbox/1/done", e.boss, nil).wantProblem(t, http.StatusNotFound)
+	if p := e.do(t, "POST", "/api/v1/inbox/1/done", e.boss, nil).wantProblem(t, http.StatusNotFound); !strings.HasSuffix(p.Type, "/not-enabled") {
+		t.Fatalf("inbox done: %+v", p)
+	}
 }
 
 // The real router over a real store, end to end: the answer a manager

@@ -33,11 +33,13 @@ func (c *captured) SendCode(_ context.Context, to, text string) error {
 	return nil
 }
 
+var reCodeText = regexp.MustCompile(`^Your Teamline verification code is (\d{6})$`)
+
 func (c *captured) code(t *testing.T) string {
 	t.Helper()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	m := regexp.MustCompile(`^Your Teamline verification code is (\d{6})$`).FindStringSubmatch(c.text)
+	m := reCodeText.FindStringSubmatch(c.text)
 	if m == nil {
 		t.Fatalf("text %q", c.text)
 	}

@@ -445,8 +445,10 @@ func TestClickToCallThroughTheAPI(t *testing.T) {
 		Status int    `json:"status"`
 		Detail string `json:"detail"`
 	}
-	if code, _ := postJSON(t, g, tokens["dave"], "/api/v1/calls", `{"to": "+17375550001", "caller_id": "", "user": ""}`, &problem); code != 403 {
-		t.Fatalf("dave's call: %d %+v, want 403", code, problem)
+	// Refused by the dialer's own check (R-ACC-2), said as such.
+	if code, _ := postJSON(t, g, tokens["dave"], "/api/v1/calls", `{"to": "+17375550001", "caller_id": "", "user": ""}`, &problem); code != 403 ||
+		problem.Detail != "dialer not enabled for this user" {
+		t.Fatalf("dave's call: %d %+v, want 403 dialer not enabled for this user", code, problem)
 	}
 	if calls := g.listAll(t, tokens["maria"], "/api/v1/calls"); len(calls) != 0 {
 		t.Fatalf("a refused call wrote records: %v", calls)

@@ -24,8 +24,9 @@ func (a *app) recordingsDir() string {
 }
 
 // newRecordings starts the recording service: the files, their index in the
-// store, retention and the quota, under the account's settings (R-REC).
-func (a *app) newRecordings(reg prometheus.Registerer) (*recording.Service, error) {
+// store, retention and the quota, under the account's settings (R-REC), as
+// a.recordings.
+func (a *app) newRecordings(reg prometheus.Registerer) error {
 	cfg := a.cfg.Recording
 	policy := func(ctx context.Context) (recording.Policy, error) {
 		st, err := a.calls.GetSettings(ctx) // per recorded call: from the cache
@@ -45,11 +46,11 @@ func (a *app) newRecordings(reg prometheus.Registerer) (*recording.Service, erro
 		recording.WithRegisterer(reg),
 		recording.WithSweepInterval(time.Duration(cfg.SweepInterval)))
 	if err != nil {
-		return nil, fmt.Errorf("recordings: %w", err)
+		return fmt.Errorf("recordings: %w", err)
 	}
 	a.closers = append(a.closers, svc.Close)
 	a.recordings = svc
-	return svc, nil
+	return nil
 }
 
 // consentPolicy decides who hears the consent prompt under two_party: the

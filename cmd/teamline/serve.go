@@ -55,7 +55,7 @@ func (a *app) serve(ctx context.Context) error {
 	// backend, the router and the recording policy.
 	a.calls = directory.NewReadCache(a.dir, directoryCacheTTL)
 	a.router = router.New(a.calls, a.store, router.WithLogger(a.log))
-	if _, err := a.newRecordings(reg); err != nil {
+	if err := a.newRecordings(reg); err != nil {
 		return err
 	}
 	sipSrv, err := a.newSIPServer()
