@@ -23,7 +23,9 @@ import (
 //
 // Besides ns/op it reports the p50 and p99 latency of the decisions.
 //
-//	TEST_MYSQL_DSN='root@tcp(127.0.0.1:3306)/test' go test -run x -bench Route -benchtime 2000x ./router/
+//	TEST_MYSQL_DSN='root@tcp(127.0.0.1:3306)/test' go test -run '^$' -bench Route -benchtime 2000x ./router/
+//
+// (-run x would also run TestRotationExact, whose name has an x.)
 func BenchmarkRoute(b *testing.B) {
 	const leads, agents, rules = 100_000, 20, 50
 	var file strings.Builder

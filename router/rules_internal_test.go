@@ -1,6 +1,7 @@
 package router
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -65,8 +66,10 @@ func TestMismatch(t *testing.T) {
 	}
 
 	t.Run("a lead without a price fails price criteria", func(t *testing.T) {
-		if got := mismatch(directory.Criteria{PriceMin: i64(1)}, &directory.Lead{}); got == "" {
-			t.Fatal("matched")
+		for _, c := range []directory.Criteria{{PriceMin: i64(1)}, {PriceMax: i64(1_000_000)}} {
+			if got := mismatch(c, &directory.Lead{}); got == "" {
+				t.Errorf("%s matched a lead without a price", criteriaText(c))
+			}
 		}
 	})
 	t.Run("a lead of type both is a buyer and a seller", func(t *testing.T) {
@@ -171,7 +174,17 @@ func TestRotationSplit(t *testing.T) {
 	if _, order := r.at(2); strings.Join(order, ",") != "ann,cat,bob" {
 		t.Fatalf("fallbacks after position 2: %v", order)
 	}
+	// The round key names the agents and their shares: the same round
+	// keeps its key, a changed agent list or share starts a new round.
+	if newRotation(agents).key != r.key {
+		t.Fatal("the same agents and shares get another round key")
+	}
 	if newRotation(agents).key == newRotation(agents[:2]).key {
 		t.Fatal("a changed agent list keeps the round key")
+	}
+	reshared := slices.Clone(agents)
+	reshared[2].LeadsPerRound = 2
+	if newRotation(reshared).key == r.key {
+		t.Fatal("a changed share keeps the round key")
 	}
 }

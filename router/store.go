@@ -41,7 +41,6 @@ type Store interface {
 // failed decision neither skips a rotation position nor leaves half a
 // lead.
 type Tx interface {
-	GetLeadByPhone(ctx context.Context, e164 string) (directory.Lead, error)
 	CreateLead(ctx context.Context, l *directory.Lead) error // sets l.ID
 	// AdvanceRotation returns the rule pool's current position and
 	// advances it by one. Positions are counted per round key: when the

@@ -131,8 +131,8 @@ func (s *Store) PeekRotation(ctx context.Context, ruleID int64, pool, roundKey s
 // byte: MySQL's "=" would ignore trailing spaces.
 func (q *queries) rotation(ctx context.Context, ruleID int64, pool string, lock bool) (key string, pos int64, found bool, err error) {
 	query := `SELECT round_key, position FROM rule_rotations WHERE rule_id = ? AND pool = ?`
-	if lock && q.driver == DriverMySQL {
-		query += ` FOR UPDATE`
+	if lock {
+		query += q.dialect(` FOR UPDATE`, ``)
 	}
 	err = q.q.QueryRowContext(ctx, query, ruleID, pool).Scan(&key, &pos)
 	if errors.Is(err, sql.ErrNoRows) {
