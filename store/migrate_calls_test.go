@@ -20,7 +20,7 @@ func TestMigrateFromVersion1(t *testing.T) {
 			s, p := atVersion(t, d, 1)
 			alice := user(t, s, "alice")
 
-			same(t, "applied", get(s.Migrate(ctx))(t), []string{"00002_calls.sql", "00003_recordings.sql", "00004_routing.sql"})
+			same(t, "applied", get(s.Migrate(ctx))(t), []string{"00002_calls.sql", "00003_recordings.sql", "00004_routing.sql", "00005_recordings_call.sql"})
 			c := contact(t, s, "alice", "sip:alice@192.0.2.7", "gw1", t0.Add(time.Hour))
 			same(t, "contacts", get(s.ListContacts(ctx, "alice", t0))(t), []directory.Contact{c})
 			r := callRecord(t, s, "gw1", "alice", t0)
@@ -31,7 +31,7 @@ func TestMigrateFromVersion1(t *testing.T) {
 			// And back down to 1 and up again: the Down section works.
 			_, err := p.DownTo(ctx, 1)
 			must(t, err)
-			same(t, "applied again", get(s.Migrate(ctx))(t), []string{"00002_calls.sql", "00003_recordings.sql", "00004_routing.sql"})
+			same(t, "applied again", get(s.Migrate(ctx))(t), []string{"00002_calls.sql", "00003_recordings.sql", "00004_routing.sql", "00005_recordings_call.sql"})
 		})
 	}
 }

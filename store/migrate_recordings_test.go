@@ -6,6 +6,7 @@ import (
 
 	"github.com/teamline/teamline/billing"
 	"github.com/teamline/teamline/recording"
+	"github.com/teamline/teamline/store"
 	"github.com/teamline/teamline/store/storetest"
 )
 
@@ -38,7 +39,7 @@ func TestMigrateFromVersion2(t *testing.T) {
 				From: "+15125550181", To: "+15125550100", Username: "alice", Trunk: "telco", Start: start,
 				End: start.Add(time.Second), Result: billing.ResultNoAnswer, SIPCode: 480, SIPReason: "Temporarily Unavailable"}
 
-			same(t, "applied", get(s.Migrate(ctx))(t), []string{"00003_recordings.sql", "00004_routing.sql"})
+			same(t, "applied", get(s.Migrate(ctx))(t), []string{"00003_recordings.sql", "00004_routing.sql", "00005_recordings_call.sql"})
 			same(t, "old record", get(s.GetCallRecord(ctx, id))(t), want)
 			r := recording.Recording{CallRecordID: id, CallID: "old@gw", Kind: recording.KindCall, Username: "alice",
 				Path: "old.wav", Start: t0}
@@ -54,11 +55,57 @@ func TestMigrateFromVersion2(t *testing.T) {
 			_, err := p.DownTo(ctx, 2)
 			must(t, err)
 			insertV2()
-			same(t, "applied again", get(s.Migrate(ctx))(t), []string{"00003_recordings.sql", "00004_routing.sql"})
+			same(t, "applied again", get(s.Migrate(ctx))(t), []string{"00003_recordings.sql", "00004_routing.sql", "00005_recordings_call.sql"})
 			want.Consent, want.ConsentAt, want.RecordingID = "", time.Time{}, 0
 			same(t, "old record after down and up", get(s.GetCallRecord(ctx, id))(t), want)
 			same(t, "records", len(get(s.ListCallRecords(ctx, billing.CallFilter{}))(t)), 2)
 			same(t, "recordings after down and up", get(s.ListRecordings(ctx, recording.Filter{}))(t), []recording.Recording{})
+		})
+	}
+}
+
+// A database migrated with the first 00003 has no recordings_call index
+// (the lookup of a call record's recording); 00005 makes it there, and
+// leaves databases that have it alone.
+func TestMigrateAddsRecordingsCallIndex(t *testing.T) {
+	t.Parallel()
+	for _, d := range storetest.Drivers() {
+		t.Run(d, func(t *testing.T) {
+			t.Parallel()
+			s, _ := atVersion(t, d, 4)
+			hasIndex := func() bool {
+				q := `SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = 'recordings_call'`
+				if d == store.DriverMySQL {
+					q = `SELECT COUNT(*) FROM information_schema.statistics
+						WHERE table_schema = DATABASE() AND table_name = 'recordings' AND index_name = 'recordings_call'`
+				}
+				var n int
+				must(t, s.DB().QueryRowContext(ctx, q).Scan(&n))
+				return n > 0
+			}
+			drop := `DROP INDEX recordings_call`
+			if d == store.DriverMySQL {
+				drop += ` ON recordings`
+			}
+			_, err := s.DB().ExecContext(ctx, drop)
+			must(t, err)
+			if hasIndex() {
+				t.Fatal("index still there after dropping it")
+			}
+			same(t, "applied", get(s.Migrate(ctx))(t), []string{"00005_recordings_call.sql"})
+			if !hasIndex() {
+				t.Error("00005 did not make the missing index")
+			}
+
+			fresh, _ := atVersion(t, d, 5) // has it from 00003: 00005 changes nothing
+			var n int
+			q := `SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = 'recordings_call'`
+			if d == store.DriverMySQL {
+				q = `SELECT COUNT(DISTINCT index_name) FROM information_schema.statistics
+					WHERE table_schema = DATABASE() AND table_name = 'recordings' AND index_name = 'recordings_call'`
+			}
+			must(t, fresh.DB().QueryRowContext(ctx, q).Scan(&n))
+			same(t, "indexes on a fresh database", n, 1)
 		})
 	}
 }

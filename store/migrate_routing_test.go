@@ -24,7 +24,7 @@ func TestMigrateFromVersion3(t *testing.T) {
 			r := rule(t, s, "r")
 			l := lead(t, s, "L", "+15125550100")
 
-			same(t, "applied", get(s.Migrate(ctx))(t), []string{"00004_routing.sql"})
+			same(t, "applied", get(s.Migrate(ctx))(t), []string{"00004_routing.sql", "00005_recordings_call.sql"})
 			same(t, "peek", get(s.PeekRotation(ctx, r.ID, router.PoolAgents, "k"))(t), uint64(0))
 			same(t, "first turn", get(advance(s, r.ID, router.PoolAgents, "k"))(t), uint64(0))
 			same(t, "second turn", get(advance(s, r.ID, router.PoolAgents, "k"))(t), uint64(1))
@@ -43,7 +43,7 @@ func TestMigrateFromVersion3(t *testing.T) {
 			l.Agents, l.UpdatedAt = map[string]string{"buyer": "bob"}, t0.UTC().Truncate(time.Microsecond)
 			same(t, "lead after down", get(s.GetLead(ctx, l.ID))(t), l)
 			same(t, "rule after down", get(s.GetRule(ctx, r.ID))(t).Name, "r")
-			same(t, "applied again", get(s.Migrate(ctx))(t), []string{"00004_routing.sql"})
+			same(t, "applied again", get(s.Migrate(ctx))(t), []string{"00004_routing.sql", "00005_recordings_call.sql"})
 			same(t, "first turn again", get(advance(s, r.ID, router.PoolAgents, "k"))(t), uint64(0))
 			same(t, "inbox again", get(s.CountInbox(ctx))(t), int64(0))
 			_, err = s.GetCellCode(ctx, "alice")
