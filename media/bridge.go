@@ -218,15 +218,7 @@ func (b *Bridge) rebuild() {
 			}
 		}
 		l.dest.Store(d)
-		l.codec.Store(&st.codec.Name)
-		sf := &sendFormat{pt: st.codec.PT, kind: kindNone}
-		switch st.codec.Name {
-		case codecPCMU:
-			sf.kind = kindUlaw
-		case codecPCMA:
-			sf.kind = kindAlaw
-		}
-		l.send.Store(sf)
+		l.send.Store(&sendFormat{codec: st.codec.Name, pt: st.codec.PT, kind: st.codec.law()})
 	}
 	for s, l := range b.legs {
 		l.route.Store(buildRoute(&b.sdp[s], &b.sdp[1-s]))
@@ -236,7 +228,8 @@ func (b *Bridge) rebuild() {
 // buildRoute computes what happens to each payload type arriving from side
 // from on its way to side to.
 func buildRoute(from, to *sdpState) *route {
-	r := &route{events: from.known && from.te != 0}
+	te := from.known && from.te != 0 // the side negotiated telephone-event
+	r := &route{events: te}
 	codecs := from.desc.Codecs
 	if !from.known {
 		// Packets before the side's SDP (early media racing the answer):
@@ -247,16 +240,14 @@ func buildRoute(from, to *sdpState) *route {
 		if c.PT > 127 || r.act[c.PT] != actUnknown {
 			continue
 		}
-		switch {
-		case c.isG711() && c.Name == codecPCMU:
-			r.kind[c.PT] = kindUlaw
-		case c.isG711():
-			r.kind[c.PT] = kindAlaw
-		case from.known && from.te != 0 && c.PT == from.te:
+		switch k := c.law(); {
+		case k != kindNone:
+			r.kind[c.PT] = k
+		case te && c.PT == from.te:
 			r.kind[c.PT] = kindEvent
 		}
 		switch {
-		case from.known && from.te != 0 && c.PT == from.te:
+		case te && c.PT == from.te:
 			switch {
 			case to.te != 0:
 				r.act[c.PT], r.pt[c.PT] = actPass, to.te
@@ -297,8 +288,8 @@ func (b *Bridge) Stats(s Side) Stats {
 	for i := range in.rtpIn.dropped {
 		st.Dropped += in.rtpIn.dropped[i].Load() + in.rtcpIn.dropped[i].Load()
 	}
-	if p := in.codec.Load(); p != nil {
-		st.Codec = *p
+	if sf := in.send.Load(); sf != nil {
+		st.Codec = sf.codec
 	}
 	if d := in.dest.Load(); d != nil {
 		if l := in.latchRTP.Load(); l != nil && l.gen == d.gen {
@@ -349,9 +340,8 @@ type leg struct {
 	latchRTP  atomic.Pointer[latch]
 	latchRTCP atomic.Pointer[latch]
 	route     atomic.Pointer[route] // for packets arriving from this side
-	codec     atomic.Pointer[string]
 	hold      atomic.Bool
-	send      atomic.Pointer[sendFormat] // what the gateway's own audio toward this side is encoded as
+	send      atomic.Pointer[sendFormat] // the codec this side accepted, which the gateway's own audio toward it uses
 	// relayOff: what this side sends is not passed to the other side
 	// (the call is not bridged yet, or the other side hears a prompt).
 	relayOff atomic.Bool
@@ -419,3 +409,14 @@ const (
 	kindAlaw
 	kindEvent // RFC 4733 telephone-event
 )
+
+// law is the payloadKind of a G.711 codec, kindNone for any other.
+func (c Codec) law() payloadKind {
+	switch {
+	case !c.isG711():
+		return kindNone
+	case c.Name == codecPCMU:
+		return kindUlaw
+	}
+	return kindAlaw
+}

@@ -41,16 +41,6 @@ func ParseTelephoneEvent(p []byte) (TelephoneEvent, error) {
 	}, nil
 }
 
-// Marshal appends the 4-byte payload of e to dst, the R bit zero and the
-// volume cut to its 6 bits.
-func (e TelephoneEvent) Marshal(dst []byte) []byte {
-	b := e.Volume & 0x3f
-	if e.End {
-		b |= 0x80
-	}
-	return append(dst, e.Event, b, byte(e.Duration>>8), byte(e.Duration))
-}
-
 // EventDigit is the key of a DTMF event code (RFC 4733 3.2, table 1):
 // 0-9 the digits, 10 '*', 11 '#', 12-15 'A'-'D'. Other events (16 is a
 // hook flash) are not keys.

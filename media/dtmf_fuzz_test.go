@@ -1,16 +1,15 @@
 package media
 
 import (
-	"bytes"
 	"errors"
 	"testing"
 )
 
 // FuzzTelephoneEvent feeds the same bytes to both DTMF parsers. Neither
-// panics; a parsed telephone-event marshals back to the first 4 bytes
-// (less the R bit, which is ignored) and parses to itself again; the
-// tracker never reports a key for an event that is none; an INFO body
-// either fails with ErrBadEvent or gives a key.
+// panics; a parsed telephone-event holds the fields of the first 4 bytes,
+// whatever the R bit (which is ignored); the tracker never reports a key
+// for an event that is none; an INFO body either fails with ErrBadEvent or
+// gives a key.
 func FuzzTelephoneEvent(f *testing.F) {
 	f.Add([]byte{5, 0x8a, 0x03, 0x20}, "application/dtmf-relay")
 	f.Add([]byte{16, 0x40, 0, 0, 7}, "application/dtmf")
@@ -24,13 +23,13 @@ func FuzzTelephoneEvent(f *testing.F) {
 				t.Fatalf("ParseTelephoneEvent(% x): %v", p, err)
 			}
 		} else {
-			b := ev.Marshal(nil)
-			want := []byte{p[0], p[1] &^ 0x40, p[2], p[3]}
-			if !bytes.Equal(b, want) {
-				t.Fatalf("%+v marshals to % x, want % x", ev, b, want)
+			// Every bit of the first 4 bytes but R lands in a field.
+			want := TelephoneEvent{Event: p[0], End: p[1]&0x80 != 0, Volume: p[1] & 0x3f, Duration: uint16(p[2])<<8 | uint16(p[3])}
+			if ev != want {
+				t.Fatalf("ParseTelephoneEvent(% x) = %+v, want %+v", p, ev, want)
 			}
-			if again, err := ParseTelephoneEvent(b); err != nil || again != ev {
-				t.Fatalf("round trip: %+v, %v; want %+v", again, err, ev)
+			if again, _ := ParseTelephoneEvent([]byte{p[0], p[1] ^ 0x40, p[2], p[3]}); again != ev {
+				t.Fatalf("the R bit changed the event: %+v, want %+v", again, ev)
 			}
 			var tr EventTracker
 			d, ok := tr.Observe(1000, ev)

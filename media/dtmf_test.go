@@ -41,31 +41,6 @@ func TestParseTelephoneEvent(t *testing.T) {
 	}
 }
 
-func TestTelephoneEventMarshal(t *testing.T) {
-	tests := []struct {
-		ev   TelephoneEvent
-		want string
-	}{
-		{TelephoneEvent{Event: 5, Volume: 10, Duration: 160}, "050a00a0"},
-		{TelephoneEvent{Event: 10, End: true, Volume: 10, Duration: 1280}, "0a8a0500"},
-		{TelephoneEvent{Event: 16, Volume: 0xff, Duration: 0xffff}, "103fffff"}, // volume cut to 6 bits
-	}
-	for _, tt := range tests {
-		got := tt.ev.Marshal([]byte{0xee})
-		if h := hexString(got); h != "ee"+tt.want {
-			t.Errorf("%+v.Marshal = %s, want ee%s (appended)", tt.ev, h, tt.want)
-		}
-	}
-}
-
-func hexString(b []byte) string {
-	var s strings.Builder
-	for _, c := range b {
-		s.WriteString(strconv.FormatUint(uint64(c)|0x100, 16)[1:])
-	}
-	return s.String()
-}
-
 func TestEventDigit(t *testing.T) {
 	const keys = "0123456789*#ABCD"
 	for e := range 256 {

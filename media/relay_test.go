@@ -2,6 +2,7 @@ package media
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"net"
 	"net/netip"
@@ -256,22 +257,14 @@ func TestRelayDrops(t *testing.T) {
 	if got, _ := b.recv(); got.PayloadType != 0 || got.Payload[0] != 3 {
 		t.Errorf("B got PT %d payload %d", got.PayloadType, got.Payload[0])
 	}
-	deadlineDrops := time.Now().Add(5 * time.Second)
-	for br.Stats(SideA).Dropped != 4 {
-		if time.Now().After(deadlineDrops) {
-			t.Fatalf("dropped %d, want 4: %v", br.Stats(SideA).Dropped, gather(t, e))
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitFor(t, func() bool { return br.Stats(SideA).Dropped == 4 }, func() string {
+		return fmt.Sprintf("dropped %d, want 4: %v", br.Stats(SideA).Dropped, gather(t, e))
+	})
 	// The out counter moves just after the send.
 	var m map[string]float64
-	deadline := time.Now().Add(5 * time.Second)
-	for m = gather(t, e); m["teamline_rtp_packets_total/out"] != 1; m = gather(t, e) {
-		if time.Now().After(deadline) {
-			t.Fatalf("relayed packets: %v, want 1 (metrics %v)", m["teamline_rtp_packets_total/out"], m)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitFor(t, func() bool { m = gather(t, e); return m["teamline_rtp_packets_total/out"] == 1 }, func() string {
+		return fmt.Sprintf("relayed packets: %v, want 1 (metrics %v)", m["teamline_rtp_packets_total/out"], m)
+	})
 	for _, r := range []string{"not_started", "no_telephone_event", "unknown_pt", "malformed"} {
 		if m["teamline_rtp_dropped_total/"+r] != 1 {
 			t.Errorf("dropped{reason=%q} = %v", r, m["teamline_rtp_dropped_total/"+r])
@@ -606,14 +599,20 @@ func TestNewEngineBadConfig(t *testing.T) {
 	}
 }
 
-func waitFor(t testing.TB, cond func() bool) {
+// waitFor polls cond for up to 5 s; on failure, explain (if given) tells
+// what was seen instead.
+func waitFor(t testing.TB, cond func() bool, explain ...func() string) {
 	t.Helper()
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
 		if cond() {
 			return
 		}
 	}
-	t.Fatal("condition not met in 5s")
+	msg := "condition not met in 5s"
+	for _, f := range explain {
+		msg += ": " + f()
+	}
+	t.Fatal(msg)
 }
 
 // gather returns the engine's metrics as "name/label" -> value.

@@ -13,11 +13,13 @@ type DTMFFunc func(from Side, digit rune, method string)
 // sinkRef boxes an AudioSink for an atomic pointer.
 type sinkRef struct{ s AudioSink }
 
-// sendFormat is how the gateway's own audio toward a side is sent: the
-// payload type and law the side accepted.
+// sendFormat is the codec a side accepted (from its SDP): its name for
+// Stats, and the payload type and law the gateway's own audio toward the
+// side is sent as.
 type sendFormat struct {
-	pt   uint8
-	kind payloadKind
+	codec string // "" before the side's SDP
+	pt    uint8
+	kind  payloadKind
 }
 
 // taps is one side's state for recording and digit detection. Only the

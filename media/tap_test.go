@@ -106,13 +106,16 @@ func TestDTMFEventBecomesTone(t *testing.T) {
 }
 
 // Tones in the audio of a side without telephone-event are detected while
-// someone listens, and not otherwise.
+// someone listens, and not otherwise; the audio of a side that negotiated
+// telephone-event is not searched (its digits come as events).
 func TestDTMFInBand(t *testing.T) {
 	e := newTestEngine(t, 8, Config{})
 	a, b := newPeer(t), newPeer(t)
 	br := call(t, e, a, b, func(p *peer) Description { return p.sdp("0") }, pcmu)
 	var log digitLog
-	sendDigit := func(d rune) {
+	// sendDigit sends d as a tone in from's audio, and the gap after it;
+	// when it returns the taps have seen every packet (to received each).
+	sendDigit := func(br *Bridge, from, to *peer, d rune) {
 		src, err := DTMFTone(d, 100*time.Millisecond)
 		if err != nil {
 			t.Fatal(err)
@@ -123,21 +126,30 @@ func TestDTMFInBand(t *testing.T) {
 			for i, v := range frame {
 				p[i] = EncodeUlaw(v)
 			}
-			a.send(br.Local(SideA), 0, p)
-			b.recv()
+			from.send(br.Local(SideA), 0, p)
+			to.recv()
 		}
 		for range 5 { // the gap after the digit
-			a.send(br.Local(SideA), 0, make([]byte, FrameSamples))
-			b.recv()
+			from.send(br.Local(SideA), 0, make([]byte, FrameSamples))
+			to.recv()
 		}
 	}
-	sendDigit('3')
+	sendDigit(br, a, b, '3')
 	br.OnDTMF(log.add)
-	sendDigit('9')
-	sendDigit('#')
+	sendDigit(br, a, b, '9')
+	sendDigit(br, a, b, '#')
 	waitFor(t, func() bool { return len(log.list()) == 2 })
 	if got := log.list(); got[0] != "A:9:inband" || got[1] != "A:#:inband" {
 		t.Errorf("digits = %v", got)
+	}
+
+	a2, b2 := newPeer(t), newPeer(t)
+	br2 := call(t, e, a2, b2, pcmu, pcmu)
+	var log2 digitLog
+	br2.OnDTMF(log2.add)
+	sendDigit(br2, a2, b2, '5')
+	if got := log2.list(); len(got) != 0 {
+		t.Errorf("digits from a side with telephone-event's audio: %v", got)
 	}
 }
 

@@ -278,10 +278,20 @@ func TestToneNoClicks(t *testing.T) {
 	}
 }
 
+// TestDTMFToneDigits: each key plays its pair of ITU-T Q.23 frequencies
+// (written out here, not taken from the keypad table the code uses).
 func TestDTMFToneDigits(t *testing.T) {
-	for _, d := range "0123456789*#ABCDabcd" {
-		if _, err := DTMFTone(d, 100*time.Millisecond); err != nil {
-			t.Errorf("DTMFTone(%q): %v", d, err)
+	q23 := map[rune][2]float64{
+		'1': {697, 1209}, '2': {697, 1336}, '3': {697, 1477}, 'A': {697, 1633},
+		'4': {770, 1209}, '5': {770, 1336}, '6': {770, 1477}, 'B': {770, 1633},
+		'7': {852, 1209}, '8': {852, 1336}, '9': {852, 1477}, 'C': {852, 1633},
+		'*': {941, 1209}, '0': {941, 1336}, '#': {941, 1477}, 'D': {941, 1633},
+	}
+	for d, f := range q23 {
+		pcm, _ := readAll(mustDTMF(t, d, 250*time.Millisecond), FrameSamples, SampleRate/4)
+		mid := pcm[200 : 200+1600] // away from the fades
+		if low, high := levelAt(mid, f[0]), levelAt(mid, f[1]); math.Abs(low-dtmfLowLevel) > 0.3 || math.Abs(high-dtmfHighLevel) > 0.3 {
+			t.Errorf("DTMFTone(%q): %.0f Hz at %.1f dBm0, %.0f Hz at %.1f dBm0; want -8 and -6", d, f[0], low, f[1], high)
 		}
 	}
 	for _, d := range []rune{'E', 'e', ' ', 0, '+', 'é', -1} {
@@ -290,10 +300,12 @@ func TestDTMFToneDigits(t *testing.T) {
 		}
 	}
 	// Lower case plays the same tone as upper case.
-	lower, _ := readAll(mustDTMF(t, 'b', 60*time.Millisecond), FrameSamples, 1e6)
-	upper, _ := readAll(mustDTMF(t, 'B', 60*time.Millisecond), FrameSamples, 1e6)
-	if !slices.Equal(lower, upper) {
-		t.Error("'b' and 'B' sound different")
+	for _, d := range "abcd" {
+		lower, _ := readAll(mustDTMF(t, d, 60*time.Millisecond), FrameSamples, 1e6)
+		upper, _ := readAll(mustDTMF(t, d-'a'+'A', 60*time.Millisecond), FrameSamples, 1e6)
+		if !slices.Equal(lower, upper) {
+			t.Errorf("%q and %q sound different", d, d-'a'+'A')
+		}
 	}
 }
 

@@ -18,7 +18,8 @@ const (
 // streamWriter is the one writer of an outgoing RTP stream (the stream the
 // gateway sends toward one side). It owns the SSRC, sequence number and
 // timestamp the far end sees, whatever feeds the stream: the bridged peer's
-// packets (relay) today, local audio such as prompts (WritePayload) later.
+// packets (relay) or the gateway's own audio, prompts and tones (Play, through
+// WritePayload).
 //
 // While one source feeds it, the source's sequence and timestamp are mapped
 // by a fixed offset, so loss and reordering stay visible to the receiver's
@@ -33,7 +34,7 @@ type streamWriter struct {
 	clockRate uint32
 	epoch     time.Time
 
-	mu   sync.Mutex // the relay goroutine and, later, a prompt player
+	mu   sync.Mutex // the relay goroutine and a Play
 	ssrc uint32
 
 	sent        bool

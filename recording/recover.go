@@ -22,61 +22,58 @@ const abandonedAfter = time.Minute
 // on disk, and the row is finished. Files not in this service's directory
 // (another gateway's, on another disk) and files still being written are
 // left alone.
-func (s *Service) recoverAbandoned(ctx context.Context) (int, error) {
+func (s *Service) recoverAbandoned(ctx context.Context) error {
 	now := s.clock()
-	n := 0
 	for after := int64(0); ; {
 		batch, err := s.st.ListRecordings(ctx, Filter{Incomplete: true, AfterID: after, Limit: sweepBatch})
 		if err != nil {
-			return n, fmt.Errorf("recording: listing unfinished recordings: %w", err)
+			return fmt.Errorf("recording: listing unfinished recordings: %w", err)
 		}
 		for _, r := range batch {
 			after = r.ID
 			if s.session(r.ID) != nil {
 				continue
 			}
-			ok, err := s.finishAbandoned(ctx, r, now)
-			if err != nil {
+			if err := s.finishAbandoned(ctx, r, now); err != nil {
 				s.log.Error("recording: finishing an abandoned recording failed", "recording", r.ID, "err", err)
-				continue
-			}
-			if ok {
-				n++
 			}
 		}
 		if len(batch) < sweepBatch {
-			return n, nil
+			return nil
 		}
 	}
 }
 
-func (s *Service) finishAbandoned(ctx context.Context, r Recording, now time.Time) (bool, error) {
-	if _, err := localPath(r.Path); err != nil {
-		return false, nil
+// finishAbandoned repairs and finishes r if its file is here and has gone
+// unwritten for abandonedAfter; otherwise it leaves r alone.
+func (s *Service) finishAbandoned(ctx context.Context, r Recording, now time.Time) error {
+	p, err := localPath(r.Path)
+	if err != nil {
+		return nil
 	}
-	fi, err := s.root.Stat(r.Path)
+	fi, err := s.root.Stat(p)
 	if errors.Is(err, fs.ErrNotExist) {
-		return false, nil
+		return nil
 	}
 	if err != nil {
-		return false, err
+		return err
 	}
 	if now.Sub(fi.ModTime()) < abandonedAfter {
-		return false, nil
+		return nil
 	}
-	f, err := s.root.OpenFile(r.Path, os.O_RDWR, 0)
+	f, err := s.root.OpenFile(p, os.O_RDWR, 0)
 	if err != nil {
-		return false, err
+		return err
 	}
 	var hdr [wavHeaderSize]byte
 	if _, err := f.ReadAt(hdr[:], 0); err != nil {
 		f.Close()
-		return false, fmt.Errorf("reading the header of %s: %w", r.Path, err)
+		return fmt.Errorf("reading the header of %s: %w", r.Path, err)
 	}
 	channels := int64(binary.LittleEndian.Uint16(hdr[22:24]))
 	if string(hdr[0:4]) != "RIFF" || (channels != 1 && channels != 2) {
 		f.Close()
-		return false, fmt.Errorf("%s is not a recording this gateway wrote", r.Path)
+		return fmt.Errorf("%s is not a recording this gateway wrote", r.Path)
 	}
 	frame := 2 * channels
 	data := (fi.Size() - wavHeaderSize) / frame * frame
@@ -90,18 +87,18 @@ func (s *Service) finishAbandoned(ctx context.Context, r Recording, now time.Tim
 		werr = cerr
 	}
 	if werr != nil {
-		return false, fmt.Errorf("repairing %s: %w", r.Path, werr)
+		return fmt.Errorf("repairing %s: %w", r.Path, werr)
 	}
 	sum, err := s.hashFile(r.Path)
 	if err != nil {
-		return false, err
+		return err
 	}
 	size := wavHeaderSize + data
 	durMS := data / frame * 1000 / SampleRate
 	if err := s.st.FinishRecording(ctx, r.ID, durMS, size, sum); err != nil {
-		return false, err
+		return err
 	}
-	s.used.Add(size)
+	s.addUsed(size)
 	s.log.Warn("recording: finished a recording its gateway left unfinished", "recording", r.ID, "call_id", r.CallID, "duration_ms", durMS)
-	return true, nil
+	return nil
 }

@@ -520,7 +520,7 @@ func (s *Service) Save(ctx context.Context, id int64) error {
 func (s *Service) Sweep(ctx context.Context) (deleted int, err error) {
 	s.sweepMu.Lock()
 	defer s.sweepMu.Unlock()
-	if _, err := s.recoverAbandoned(ctx); err != nil {
+	if err := s.recoverAbandoned(ctx); err != nil {
 		s.log.Error("recording: recovery of unfinished recordings failed", "err", err)
 	}
 	now := s.clock()

@@ -38,10 +38,6 @@ type WAVFile interface {
 // syncer is implemented by *os.File; Close syncs the finished file to disk.
 type syncer interface{ Sync() error }
 
-// WAVWriter writes 16-bit linear PCM at 8000 Hz as a WAV file while the call
-// goes on. Data is appended in order; Flush rewrites the RIFF and data sizes
-// of the header, so a file whose writer never got to Close (the gateway
-// crashed) is a valid WAV file holding everything up to the last Flush.
 // putWAVSizes sets the RIFF and data chunk sizes of a canonical header to
 // cover data bytes of PCM (data <= maxWAVData).
 func putWAVSizes(hdr []byte, data int64) {
@@ -49,6 +45,10 @@ func putWAVSizes(hdr []byte, data int64) {
 	binary.LittleEndian.PutUint32(hdr[40:44], uint32(data))
 }
 
+// WAVWriter writes 16-bit linear PCM at 8000 Hz as a WAV file while the call
+// goes on. Data is appended in order; Flush rewrites the RIFF and data sizes
+// of the header, so a file whose writer never got to Close (the gateway
+// crashed) is a valid WAV file holding everything up to the last Flush.
 // Close writes the final header.
 //
 // A WAVWriter is not safe for concurrent use. Its first error is sticky:
