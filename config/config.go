@@ -103,6 +103,28 @@ type SIP struct {
 	// trunk's (inbound_addresses or inbound credentials) nor an authenticated user's: UnknownSourceReject
 	// (403 Forbidden) or UnknownSourceDrop (no answer at all, so scanners learn nothing). Default "reject".
 	UnknownSource string `yaml:"unknown_source" json:"unknown_source"`
+	// Limits bound what the gateway accepts from any SIP peer; larger messages are answered (513, 400)
+	// and never reach call handling.
+	Limits SIPLimits `yaml:"limits" json:"limits"`
+}
+
+// SIPLimits bounds incoming SIP messages (checked before any other work on them).
+type SIPLimits struct {
+	// MaxMessageBytes is the largest message accepted, start line, headers and body together; a
+	// larger request gets 513 Message Too Large (RFC 3261 21.5.14). 1,024 to 65,507 (the largest UDP
+	// payload). Default 65507.
+	MaxMessageBytes int `yaml:"max_message_bytes" json:"max_message_bytes"`
+	// MaxHeaders is the most header fields one message may carry (each Via of a list counts once per
+	// line). 16 to 4,096. Default 512.
+	MaxHeaders int `yaml:"max_headers" json:"max_headers"`
+	// MaxHeaderBytes is the longest header field (name and value, after unfolding). 256 to 65,507.
+	// Default 16384.
+	MaxHeaderBytes int `yaml:"max_header_bytes" json:"max_header_bytes"`
+	// MaxBodyBytes is the largest body. 0 to 65,507. Default 32768.
+	MaxBodyBytes int `yaml:"max_body_bytes" json:"max_body_bytes"`
+	// MaxURIBytes is the longest Request-URI; a longer one gets 414 Request-URI Too Long (RFC 3261
+	// 21.4.12). 64 to 8,192. Default 1024.
+	MaxURIBytes int `yaml:"max_uri_bytes" json:"max_uri_bytes"`
 }
 
 // Values of SIP.UnknownSource.
@@ -136,7 +158,22 @@ type Registrar struct {
 	// KeepaliveInterval is the interval of keep-alive pings to contacts registered over UDP, so NAT
 	// bindings stay open; 0 turns them off, otherwise at least 1s. Default 30s.
 	KeepaliveInterval Duration `yaml:"keepalive_interval" json:"keepalive_interval"`
+	// DigestAlgorithms are the digest algorithms challenges offer, one challenge header each, in this
+	// order: MD5 and SHA-256 (RFC 8760). Default [MD5], as most PBXes send: several deployed phones
+	// (Debian 12's baresip among them) give up on a challenge list with an algorithm they do not know.
+	// With SHA-256 on, list it first ([SHA-256, MD5]) so phones that can pick it do.
+	DigestAlgorithms []string `yaml:"digest_algorithms" json:"digest_algorithms"`
+	// AccountFailureAlert is how many failed digest authentications for one user name (from any
+	// address) within FailureWindow make the gateway log a warning naming the account, once per window:
+	// a password being guessed from many addresses. At least 1. Default 20.
+	AccountFailureAlert int `yaml:"account_failure_alert" json:"account_failure_alert"`
 }
+
+// Digest algorithms a challenge may offer (registrar.digest_algorithms).
+const (
+	DigestMD5    = "MD5"
+	DigestSHA256 = "SHA-256"
+)
 
 // Calls configures call timers and caller-ID selection.
 type Calls struct {

@@ -147,6 +147,7 @@ trunks:
 	want.Registrar = Registrar{
 		MinExpires: Duration(30 * time.Second), MaxExpires: Duration(2 * time.Hour), DefaultExpires: Duration(10 * time.Minute),
 		NonceLifetime: Duration(time.Minute), MaxAuthFailures: 3, FailureWindow: Duration(5 * time.Minute),
+		DigestAlgorithms: []string{DigestMD5}, AccountFailureAlert: 20,
 	}
 	want.Calls = Calls{DrainTimeout: Duration(90 * time.Second), InviteTimeout: Duration(4 * time.Second), AcceptTimeout: Duration(15 * time.Second)}
 	want.RTP = RTP{PortMin: 40000, PortMax: 40100, Advertise: "203.0.113.7", Bind: "10.0.0.5", Quarantine: Duration(500 * time.Millisecond)}

@@ -235,6 +235,19 @@ func (v *validator) sip(s *SIP) {
 		v.add("sip.user_agent", "%q: must not contain control characters", s.UserAgent)
 	}
 	v.oneOf("sip.unknown_source", s.UnknownSource, unknownSources)
+	l := &s.Limits
+	v.intRange("sip.limits.max_message_bytes", l.MaxMessageBytes, 1024, 65507)
+	v.intRange("sip.limits.max_headers", l.MaxHeaders, 16, 4096)
+	v.intRange("sip.limits.max_header_bytes", l.MaxHeaderBytes, 256, 65507)
+	v.intRange("sip.limits.max_body_bytes", l.MaxBodyBytes, 0, 65507)
+	v.intRange("sip.limits.max_uri_bytes", l.MaxURIBytes, 64, 8192)
+}
+
+// intRange checks lo <= n <= hi.
+func (v *validator) intRange(path string, n, lo, hi int) {
+	if n < lo || n > hi {
+		v.add(path, "%d: must be %d to %d", n, lo, hi)
+	}
 }
 
 func (v *validator) registrar(r *Registrar) {
@@ -253,6 +266,23 @@ func (v *validator) registrar(r *Registrar) {
 	v.positive("registrar.failure_window", r.FailureWindow)
 	v.nonNegative("registrar.block_duration", r.BlockDuration)
 	v.offOrAtLeast("registrar.keepalive_interval", r.KeepaliveInterval, Duration(time.Second))
+	if len(r.DigestAlgorithms) == 0 {
+		v.add("registrar.digest_algorithms", "must list at least one of %s, %s", DigestMD5, DigestSHA256)
+	}
+	seen := map[string]bool{}
+	for i, a := range r.DigestAlgorithms {
+		path := fmt.Sprintf("registrar.digest_algorithms[%d]", i)
+		switch {
+		case a != DigestMD5 && a != DigestSHA256:
+			v.add(path, "%q: must be %s or %s", a, DigestMD5, DigestSHA256)
+		case seen[a]:
+			v.add(path, "%q: given twice", a)
+		}
+		seen[a] = true
+	}
+	if r.AccountFailureAlert < 1 {
+		v.add("registrar.account_failure_alert", "%d: must be at least 1", r.AccountFailureAlert)
+	}
 }
 
 func (v *validator) calls(c *Calls) {

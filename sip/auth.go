@@ -30,13 +30,14 @@ import (
 
 // nonces issues and checks nonces.
 type nonces struct {
-	key      [32]byte
-	lifetime time.Duration
-	now      func() time.Time
+	key        [32]byte
+	lifetime   time.Duration
+	now        func() time.Time
+	algorithms []string // offered in challenges, in order
 }
 
-func newNonces(lifetime time.Duration, now func() time.Time) *nonces {
-	n := &nonces{lifetime: lifetime, now: now}
+func newNonces(lifetime time.Duration, algorithms []string, now func() time.Time) *nonces {
+	n := &nonces{lifetime: lifetime, algorithms: algorithms, now: now}
 	_, _ = rand.Read(n.key[:])
 	return n
 }
@@ -145,16 +146,16 @@ func qopList(q string) []string {
 	return []string{q}
 }
 
-// challenges returns the challenge header values, MD5 first, then
-// SHA-256. RFC 8760 2.4 lists challenges by preference and has a UAC use the
-// topmost one it supports, which would put SHA-256 first; but many phones
-// and test tools (SIPp among them) only ever read the first header and give
-// up if it is not MD5, so MD5 leads for compatibility and SHA-256 is there
-// for phones that pick the strongest offered.
+// challenges returns the challenge header values, one per algorithm in the
+// order configured (registrar.digest_algorithms). RFC 8760 2.4 has a UAC use
+// the topmost challenge it supports; but many phones read only the first, and
+// some (the libre of Debian 12's baresip) fail on the whole list if any
+// algorithm is unknown to them. So the default is MD5 alone, as Asterisk,
+// FreeSWITCH and Kamailio send; an operator who wants SHA-256 lists it first.
 func (n *nonces) challenges(realm string, stale bool) []string {
 	nonce := n.issue()
-	out := make([]string, 0, 2)
-	for _, alg := range []string{"MD5", "SHA-256"} {
+	out := make([]string, 0, len(n.algorithms))
+	for _, alg := range n.algorithms {
 		c := digest.Challenge{Realm: realm, Nonce: nonce, Algorithm: alg, QOP: []string{"auth"}, Stale: stale}
 		out = append(out, c.String())
 	}

@@ -13,7 +13,7 @@ import (
 
 func TestDigestVerify(t *testing.T) {
 	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
-	n := newNonces(5*time.Minute, func() time.Time { return now })
+	n := newNonces(5*time.Minute, []string{"MD5", "SHA-256"}, func() time.Time { return now })
 	known := directory.HA1("alice", "teamline", "s3cret")
 	req := gosip.NewRequest(gosip.REGISTER, gosip.Uri{Scheme: "sip", Host: "gw.example"})
 	uri := "sip:gw.example"
@@ -59,7 +59,7 @@ func TestDigestVerify(t *testing.T) {
 		t.Errorf("old nonce: verify = %v, want stale", got)
 	}
 	// Nonces of another process (another key) are not ours.
-	other := newNonces(5*time.Minute, func() time.Time { return now })
+	other := newNonces(5*time.Minute, []string{"MD5", "SHA-256"}, func() time.Time { return now })
 	if got := other.verify(req, answer("MD5", "s3cret", n.issue()), known); got != authFailed {
 		t.Errorf("foreign nonce: verify = %v, want failed", got)
 	}
@@ -94,3 +94,29 @@ func TestGuardBlocksAfterRepeatedFailures(t *testing.T) {
 }
 
 func sourceAddrOf(s string) netip.Addr { return netip.MustParseAddr(s) }
+
+// The challenges offer the configured algorithms, one header each, in the
+// configured order, all with the same nonce.
+func TestChallengesFollowConfiguredAlgorithms(t *testing.T) {
+	now := func() time.Time { return time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC) }
+	for _, algs := range [][]string{{"MD5"}, {"SHA-256", "MD5"}, {"SHA-256"}} {
+		got := newNonces(time.Minute, algs, now).challenges("teamline", false)
+		if len(got) != len(algs) {
+			t.Fatalf("%v: %d challenges: %q", algs, len(got), got)
+		}
+		nonce := ""
+		for i, v := range got {
+			c, err := digest.ParseChallenge(v)
+			if err != nil {
+				t.Fatalf("%v: challenge %q: %v", algs, v, err)
+			}
+			if c.Algorithm != algs[i] || c.Realm != "teamline" {
+				t.Errorf("%v: challenge %d = %q, want algorithm %s", algs, i, v, algs[i])
+			}
+			if i > 0 && c.Nonce != nonce {
+				t.Errorf("%v: challenges carry different nonces", algs)
+			}
+			nonce = c.Nonce
+		}
+	}
+}

@@ -78,9 +78,15 @@ type RegistrarConfig struct {
 	MaxAuthFailures                        int
 	FailureWindow, BlockDuration           time.Duration
 	KeepaliveInterval                      time.Duration
-	// DropUnknown: requests from addresses that are neither a trunk nor a
-	// known user get no answer at all instead of 403.
+	// DropUnknown: a request from an address that is no trunk's and whose
+	// credentials fail gets no answer at all instead of 403.
 	DropUnknown bool
+	// DigestAlgorithms are offered in challenges, in order ("MD5",
+	// "SHA-256"); default MD5 alone.
+	DigestAlgorithms []string
+	// AccountFailureAlert is how many failed authentications of one user
+	// name within FailureWindow are logged as a warning (default 20).
+	AccountFailureAlert int
 }
 
 // CallConfig tunes calls.
@@ -119,6 +125,17 @@ func (b *Backend) check() error {
 	r.BlockDuration = orDefault(r.BlockDuration, 15*time.Minute)
 	if r.MaxAuthFailures <= 0 {
 		r.MaxAuthFailures = 10
+	}
+	if r.AccountFailureAlert <= 0 {
+		r.AccountFailureAlert = 20
+	}
+	if len(r.DigestAlgorithms) == 0 {
+		r.DigestAlgorithms = []string{"MD5"}
+	}
+	for _, a := range r.DigestAlgorithms {
+		if a != "MD5" && a != "SHA-256" {
+			return fmt.Errorf("sip: digest algorithm %q: want MD5 or SHA-256", a)
+		}
 	}
 	c := &b.Calls
 	if c.DrainTimeout == 0 {

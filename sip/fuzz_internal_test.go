@@ -94,7 +94,7 @@ func FuzzDigestCredentials(f *testing.F) {
 		f.Add(s)
 	}
 	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
-	n := newNonces(time.Minute, func() time.Time { return now })
+	n := newNonces(time.Minute, []string{"MD5"}, func() time.Time { return now })
 	known := directory.HA1("alice", "teamline", "secret")
 	f.Fuzz(func(t *testing.T, value string) {
 		req := gosip.NewRequest(gosip.REGISTER, gosip.Uri{Scheme: "sip", Host: "gw"})

@@ -104,7 +104,7 @@ func NewServer(log *slog.Logger, listeners []Listener, tel Telephony, opts ...Op
 				t.inboundHA1 = directory.HA1(t.InboundUsername, s.opts.realm, t.InboundPassword)
 			}
 		}
-		s.nonces = newNonces(b.Registrar.NonceLifetime, b.Now)
+		s.nonces = newNonces(b.Registrar.NonceLifetime, b.Registrar.DigestAlgorithms, b.Now)
 		s.guard = newGuard(b.Registrar.MaxAuthFailures, b.Registrar.FailureWindow, b.Registrar.BlockDuration, b.Now)
 	}
 	s.calls = newCallTable()
