@@ -1,0 +1,498 @@
+package intake
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// kind is a header the intake reads; everything else is kindOther.
+type kind uint8
+
+const (
+	kindOther kind = iota
+	kindVia
+	kindFrom
+	kindTo
+	kindCallID
+	kindCSeq
+	kindContact
+	kindRoute
+	kindRecordRoute
+	kindMaxForwards
+	kindContentLength
+	kindContentType
+	kindExpires
+	kindCount
+)
+
+var kindNames = [kindCount]string{
+	kindOther: "", kindVia: "Via", kindFrom: "From", kindTo: "To", kindCallID: "Call-ID", kindCSeq: "CSeq",
+	kindContact: "Contact", kindRoute: "Route", kindRecordRoute: "Record-Route", kindMaxForwards: "Max-Forwards",
+	kindContentLength: "Content-Length", kindContentType: "Content-Type", kindExpires: "Expires",
+}
+
+// labelOf is the metric label of a kind: its name in lower case.
+func labelOf(k kind) string {
+	return strings.ToLower(strings.ReplaceAll(kindNames[k], "-", "_"))
+}
+
+// isList: headers whose comma-separated values are written one per line.
+func (k kind) isList() bool {
+	return k == kindVia || k == kindContact || k == kindRoute || k == kindRecordRoute
+}
+
+// compact maps the compact forms of RFC 3261 7.3.3 (and later RFCs) to
+// their full names; sipgo and the logs then see one name per header.
+var compact = map[string]string{
+	"v": "Via", "f": "From", "t": "To", "i": "Call-ID", "m": "Contact", "l": "Content-Length",
+	"c": "Content-Type", "e": "Content-Encoding", "k": "Supported", "s": "Subject", "o": "Event",
+	"r": "Refer-To", "u": "Allow-Events", "a": "Accept-Contact", "b": "Referred-By",
+	"d": "Request-Disposition", "x": "Session-Expires", "y": "Identity", "j": "Reject-Contact",
+}
+
+var kindByName = func() map[string]kind {
+	m := make(map[string]kind, kindCount)
+	for k := kindVia; k < kindCount; k++ {
+		m[strings.ToLower(kindNames[k])] = k
+	}
+	return m
+}()
+
+// kindOf returns the kind of a header name (any case, compact forms) and
+// its full name.
+func kindOf(name string) (kind, string) {
+	if len(name) == 1 {
+		if full, ok := compact[strings.ToLower(name)]; ok {
+			name = full
+		}
+	}
+	if k, ok := kindByName[strings.ToLower(name)]; ok {
+		return k, kindNames[k]
+	}
+	return kindOther, name
+}
+
+// isToken reports whether s is an RFC 3261 25.1 token.
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !tokenChar(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func tokenChar(c byte) bool {
+	switch {
+	case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		return true
+	}
+	return strings.IndexByte("-.!%*_+`'~", c) >= 0
+}
+
+func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' }
+
+// splitList splits a header value at the commas that separate its values
+// (RFC 3261 7.3.1), not those inside quoted strings or <...>.
+func splitList(v string) ([]string, error) {
+	var out []string
+	start, quoted, angle := 0, false, false
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; {
+		case quoted && c == '\\':
+			i++
+		case c == '"':
+			quoted = !quoted
+		case quoted:
+		case c == '<':
+			angle = true
+		case c == '>':
+			angle = false
+		case c == ',' && !angle:
+			out = append(out, strings.Trim(v[start:i], " \t"))
+			start = i + 1
+		}
+	}
+	if quoted {
+		return nil, errors.New("unterminated quoted string")
+	}
+	out = append(out, strings.Trim(v[start:], " \t"))
+	for _, s := range out {
+		if s == "" {
+			return nil, errors.New("empty value in a list")
+		}
+	}
+	return out, nil
+}
+
+// params reads ";name[=value]" pairs (RFC 3261 25.1 generic-param) with
+// whitespace allowed around ";" and "=", and appends them in plain form.
+// value is a token, a host (IPv6 references included) or a quoted string.
+func params(s string, dst []byte) ([]byte, map[string]string, error) {
+	var got map[string]string
+	for {
+		s = strings.TrimLeft(s, " \t")
+		if s == "" {
+			return dst, got, nil
+		}
+		if s[0] != ';' {
+			return nil, nil, errorf("unexpected %q", truncate(s, 16))
+		}
+		s = strings.TrimLeft(s[1:], " \t")
+		n := 0
+		for n < len(s) && tokenChar(s[n]) {
+			n++
+		}
+		if n == 0 {
+			return nil, nil, errors.New("empty parameter name")
+		}
+		name := s[:n]
+		s = strings.TrimLeft(s[n:], " \t")
+		value, has := "", false
+		if s != "" && s[0] == '=' {
+			has = true
+			s = strings.TrimLeft(s[1:], " \t")
+			if s != "" && s[0] == '"' {
+				end, err := quotedEnd(s)
+				if err != nil {
+					return nil, nil, err
+				}
+				value, s = s[:end], s[end:]
+			} else {
+				n = 0
+				for n < len(s) && (tokenChar(s[n]) || s[n] == '[' || s[n] == ']' || s[n] == ':') {
+					n++
+				}
+				if n == 0 {
+					return nil, nil, errorf("parameter %s has no value", truncate(name, 32))
+				}
+				value, s = s[:n], s[n:]
+			}
+		}
+		if got == nil {
+			got = make(map[string]string, 4)
+		}
+		got[strings.ToLower(name)] = value
+		dst = append(dst, ';')
+		dst = append(dst, name...)
+		if has {
+			dst = append(dst, '=')
+			dst = append(dst, value...)
+		}
+	}
+}
+
+// quotedEnd returns the index after the quoted string that starts s.
+func quotedEnd(s string) (int, error) {
+	for i := 1; i < len(s); i++ {
+		switch s[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1, nil
+		}
+	}
+	return 0, errors.New("unterminated quoted string")
+}
+
+// via is what the intake needs of a Via: where an answer goes.
+type via struct {
+	transport string
+	host      string
+	port      int
+	rport     bool
+}
+
+// parseVia reads one via-parm (RFC 3261 20.42, 25.1):
+//
+//	sent-protocol LWS sent-by *( SEMI via-params )
+//	sent-protocol = protocol-name SLASH protocol-version SLASH transport
+//	sent-by       = host [ COLON port ]
+//
+// with SWS around "/", ":", ";" and "=".
+func parseVia(s string) (via, error) {
+	v, _, err := plainVia(s, nil)
+	return v, err
+}
+
+// plainVia parses a via-parm and appends it in plain form.
+func plainVia(s string, dst []byte) (via, []byte, error) {
+	var v via
+	var parts [3]string
+	for i := range 3 {
+		s = strings.TrimLeft(s, " \t")
+		n := 0
+		for n < len(s) && tokenChar(s[n]) {
+			n++
+		}
+		if n == 0 {
+			return v, nil, errors.New("no SIP/2.0/transport")
+		}
+		parts[i], s = s[:n], strings.TrimLeft(s[n:], " \t")
+		if i < 2 {
+			if s == "" || s[0] != '/' {
+				return v, nil, errors.New("no SIP/2.0/transport")
+			}
+			s = s[1:]
+		}
+	}
+	if !strings.EqualFold(parts[0], "SIP") || parts[1] != "2.0" {
+		return v, nil, errorf("protocol %s/%s is not SIP/2.0", truncate(parts[0], 16), truncate(parts[1], 16))
+	}
+	v.transport = strings.ToUpper(parts[2])
+	// sent-by: a host, then optionally ":" port; the host of an IPv6
+	// reference is in brackets (RFC 5118 4.5).
+	if s == "" {
+		return v, nil, errors.New("no sent-by host")
+	}
+	host, rest, err := readHost(s)
+	if err != nil {
+		return v, nil, err
+	}
+	v.host = host
+	rest = strings.TrimLeft(rest, " \t")
+	if rest != "" && rest[0] == ':' {
+		rest = strings.TrimLeft(rest[1:], " \t")
+		n := 0
+		for n < len(rest) && rest[n] >= '0' && rest[n] <= '9' {
+			n++
+		}
+		if n == 0 || n > 5 {
+			return v, nil, errors.New("bad sent-by port")
+		}
+		p := 0
+		for _, c := range rest[:n] {
+			p = p*10 + int(c-'0')
+		}
+		if p < 1 || p > 65535 {
+			return v, nil, errors.New("sent-by port out of range")
+		}
+		v.port, rest = p, rest[n:]
+	}
+	dst = append(dst, "SIP/2.0/"...)
+	dst = append(dst, v.transport...)
+	dst = append(dst, ' ')
+	dst = append(dst, host...)
+	if v.port != 0 {
+		dst = append(dst, ':')
+		dst = appendInt(dst, v.port)
+	}
+	dst, ps, err := params(rest, dst)
+	if err != nil {
+		return v, nil, err
+	}
+	_, v.rport = ps["rport"]
+	return v, dst, nil
+}
+
+func appendInt(dst []byte, n int) []byte {
+	var b [20]byte
+	i := len(b)
+	for {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+		if n == 0 {
+			break
+		}
+	}
+	return append(dst, b[i:]...)
+}
+
+// readHost reads a host (RFC 3261 25.1: hostname, IPv4address or an
+// IPv6reference in brackets) at the start of s.
+func readHost(s string) (host, rest string, err error) {
+	if s[0] == '[' {
+		end := strings.IndexByte(s, ']')
+		if end < 0 {
+			return "", "", errors.New("unterminated IPv6 reference")
+		}
+		inner := s[1:end]
+		if inner == "" || strings.Trim(inner, "0123456789abcdefABCDEF:.") != "" || !strings.Contains(inner, ":") {
+			return "", "", errors.New("bad IPv6 reference")
+		}
+		return s[:end+1], s[end+1:], nil
+	}
+	n := 0
+	for n < len(s) && (isAlnum(s[n]) || s[n] == '-' || s[n] == '.') {
+		n++
+	}
+	if n == 0 {
+		return "", "", errorf("bad host %q", truncate(s, 32))
+	}
+	return s[:n], s[n:], nil
+}
+
+func isAlnum(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+
+// plainViaList reads a Via header value (one or more via-parms) and returns
+// the values in plain form joined by NUL.
+func plainViaList(s string) (string, error) {
+	vs, err := splitList(s)
+	if err != nil {
+		return "", err
+	}
+	dst := make([]byte, 0, len(s)+8)
+	for i, v := range vs {
+		if i > 0 {
+			dst = append(dst, 0)
+		}
+		if _, dst, err = plainVia(v, dst); err != nil {
+			return "", err
+		}
+	}
+	return string(dst), nil
+}
+
+// plainAddress reads a From, To, Contact, Route or Record-Route value
+// (RFC 3261 20.10, 25.1):
+//
+//	( name-addr / addr-spec ) *( SEMI param )
+//	name-addr = [ display-name ] LAQUOT addr-spec RAQUOT
+//	display-name = *(token LWS) / quoted-string
+//
+// and returns it as `display <uri>;params`. An addr-spec must not hold a
+// comma, "?" or ";" (they would be ambiguous: 20.10); its parameters are
+// header parameters. angleOnly: the value must be a name-addr (Route).
+func plainAddress(s string, angleOnly bool) (string, error) {
+	dst, err := appendAddress(make([]byte, 0, len(s)+2), s, angleOnly)
+	return string(dst), err
+}
+
+func appendAddress(dst []byte, s string, angleOnly bool) ([]byte, error) {
+	s = strings.Trim(s, " \t")
+	var display, uri, rest string
+	switch lt := strings.IndexByte(s, '<'); {
+	case s != "" && s[0] == '"':
+		end, err := quotedEnd(s)
+		if err != nil {
+			return nil, errors.New("unterminated quoted display name")
+		}
+		display = s[:end]
+		s = strings.TrimLeft(s[end:], " \t")
+		if s == "" || s[0] != '<' {
+			return nil, errors.New("a quoted display name without <URI>")
+		}
+		fallthrough
+	case lt >= 0:
+		if display == "" {
+			display = strings.Trim(s[:strings.IndexByte(s, '<')], " \t")
+			for w := range strings.FieldsSeq(display) {
+				if !isToken(w) {
+					return nil, errorf("display name %q must be quoted", truncate(display, 32))
+				}
+			}
+			display = strings.Join(strings.Fields(display), " ")
+			s = s[strings.IndexByte(s, '<'):]
+		}
+		gt := strings.IndexByte(s, '>')
+		if gt < 0 {
+			return nil, errors.New("no > after <")
+		}
+		uri, rest = s[1:gt], s[gt+1:]
+		if strings.ContainsAny(uri, " \t<") {
+			return nil, errors.New("whitespace inside <URI>")
+		}
+	default:
+		if angleOnly {
+			return nil, errors.New("the URI must be in <>")
+		}
+		n := strings.IndexByte(s, ';')
+		if n < 0 {
+			n = len(s)
+		}
+		uri, rest = s[:n], s[n:]
+		if strings.ContainsAny(uri, " \t,?>\"") {
+			return nil, errorf("URI %q must be in <> or is malformed", truncate(uri, 32))
+		}
+	}
+	if err := checkURI(uri); err != nil {
+		return nil, err
+	}
+	if display != "" {
+		dst = append(dst, display...)
+		dst = append(dst, ' ')
+	}
+	dst = append(dst, '<')
+	dst = append(dst, uri...)
+	dst = append(dst, '>')
+	dst, _, err := params(rest, dst)
+	return dst, err
+}
+
+// plainAddressList reads a list of addresses (Contact, Route,
+// Record-Route) and returns them in plain form joined by NUL.
+func plainAddressList(s string, angleOnly bool) (string, error) {
+	vs, err := splitList(s)
+	if err != nil {
+		return "", err
+	}
+	dst := make([]byte, 0, len(s)+8)
+	for i, v := range vs {
+		if i > 0 {
+			dst = append(dst, 0)
+		}
+		if dst, err = appendAddress(dst, v, angleOnly); err != nil {
+			return "", err
+		}
+	}
+	return string(dst), nil
+}
+
+// maxCSeq: RFC 3261 8.1.1.5, the sequence number is below 2^31.
+const maxCSeq = 1<<31 - 1
+
+// plainCSeq reads `1*DIGIT LWS Method` (RFC 3261 20.16).
+func plainCSeq(s string) (plain, method string, err error) {
+	n := 0
+	for n < len(s) && s[n] >= '0' && s[n] <= '9' {
+		n++
+	}
+	if n == 0 || n == len(s) || !isSpace(s[n]) {
+		return "", "", errors.New("not a number and a method")
+	}
+	if n > 10 || checkNumber(s[:n], maxCSeq) != nil {
+		return "", "", errorf("sequence number %s above 2^31-1", truncate(s[:n], 24))
+	}
+	method = strings.TrimLeft(s[n:], " \t")
+	if !isToken(method) {
+		return "", "", errorf("bad method %q", truncate(method, 32))
+	}
+	return strings.TrimLeft(s[:n], "0") + " " + method, method, nil
+}
+
+// checkCallID: callid = word [ "@" word ] (RFC 3261 25.1): no whitespace.
+func checkCallID(s string) error {
+	if s == "" || strings.ContainsAny(s, " \t") {
+		return errors.New("must be one word without spaces")
+	}
+	return nil
+}
+
+// plainMediaType reads `type "/" subtype *( SEMI parameter )` (RFC 3261
+// 20.15) with SWS around "/", ";" and "=".
+func plainMediaType(s string) (string, error) {
+	t, rest, ok := strings.Cut(s, "/")
+	t, rest = strings.TrimRight(t, " \t"), strings.TrimLeft(rest, " \t")
+	n := 0
+	for n < len(rest) && tokenChar(rest[n]) {
+		n++
+	}
+	if !ok || !isToken(t) || n == 0 {
+		return "", errorf("%q is not type/subtype", truncate(s, 32))
+	}
+	dst := make([]byte, 0, len(s))
+	dst = append(dst, strings.ToLower(t)...)
+	dst = append(dst, '/')
+	dst = append(dst, strings.ToLower(rest[:n])...)
+	dst, _, err := params(rest[n:], dst)
+	return string(dst), err
+}

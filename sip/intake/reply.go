@@ -1,0 +1,93 @@
+package intake
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"strconv"
+	"strings"
+)
+
+// maxWarning bounds the Warning text, as the gateway's other Warnings.
+const maxWarning = 200
+
+// reply builds the answer to a refused request (RFC 3261 8.2.6): the
+// request's Via headers, From, To (with a tag of ours when it has none),
+// Call-ID and CSeq copied, so the sender's transaction matches it (17.1.3:
+// by the top Via's branch and the CSeq method). A header that cannot be
+// copied safely (a control character, not one line) is left out; the Via
+// headers are copied as received, so the answer travels back the way the
+// request came.
+func (c *Checker) reply(m *message, f *fault) []byte {
+	b := make([]byte, 0, 512)
+	b = append(b, "SIP/2.0 "...)
+	b = strconv.AppendInt(b, int64(f.code), 10)
+	b = append(b, ' ')
+	b = append(b, f.reason...)
+	b = append(b, "\r\n"...)
+	for _, h := range m.headers {
+		if h.kind == kindVia && safeValue(h.value) {
+			b = appendHeader(b, "Via", rawValue(h.value))
+		}
+	}
+	for _, k := range []kind{kindFrom, kindTo, kindCallID, kindCSeq} {
+		i := m.first[k]
+		if i < 0 || !safeValue(m.headers[i].value) {
+			continue
+		}
+		v := rawValue(m.headers[i].value)
+		if k == kindTo && !strings.Contains(strings.ToLower(v), "tag=") {
+			v += ";tag=" + newTag()
+		}
+		b = appendHeader(b, kindNames[k], v)
+	}
+	b = appendHeader(b, "Server", c.server)
+	b = appendHeader(b, "Warning", warning(f.detail))
+	return append(b, "Content-Length: 0\r\n\r\n"...)
+}
+
+// rawValue undoes the NUL-joined list form of values already made plain.
+func rawValue(v string) string { return strings.ReplaceAll(v, "\x00", ", ") }
+
+// safeValue: a value that holds no control character and is not absurdly
+// long can be echoed.
+func safeValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if b := v[i]; (b < 0x20 && b != '\t' && b != 0) || b == 0x7f {
+			return false
+		}
+	}
+	return v != "" && len(v) <= 8192
+}
+
+// newTag returns a random To tag (RFC 3261 19.3: at least 32 bits).
+func newTag() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// warning formats a 399 Warning value (RFC 3261 20.43): text quoted,
+// quotes and backslashes escaped, control characters replaced, bounded.
+func warning(text string) string {
+	var b strings.Builder
+	b.WriteString(`399 teamline "`)
+	n := 0
+	for _, r := range text {
+		if n >= maxWarning {
+			b.WriteString("...")
+			break
+		}
+		switch {
+		case r == '"' || r == '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r < 0x20 || r == 0x7f || r == 0xfffd:
+			b.WriteByte(' ')
+		default:
+			b.WriteRune(r)
+		}
+		n++
+	}
+	b.WriteByte('"')
+	return b.String()
+}
