@@ -41,7 +41,7 @@ var loopback = []sip.Listener{
 
 // startServer runs a server until the test ends, then checks that Run
 // returned nil and left no goroutine behind.
-func startServer(t *testing.T, tel sip.Telephony, listeners []sip.Listener, opts ...sip.Option) *testServer {
+func startServer(t testing.TB, tel sip.Telephony, listeners []sip.Listener, opts ...sip.Option) *testServer {
 	t.Helper()
 	// Only goroutines started from here on count: a leak is reported by
 	// the test that made it, not by every test after it.

@@ -83,7 +83,7 @@ type boundListener struct {
 
 // bind opens the socket for l. Errors name the transport and address, and
 // wrap the system error (errors.Is(err, syscall.EADDRINUSE) works).
-func bind(ctx context.Context, l Listener, tlsConf *tls.Config) (*boundListener, error) {
+func bind(ctx context.Context, l Listener, tlsConf *tls.Config, e *edge) (*boundListener, error) {
 	var lc net.ListenConfig
 	b := &boundListener{Listener: l, serving: make(chan struct{})}
 	signal := sync.OnceFunc(func() { close(b.serving) })
@@ -94,7 +94,7 @@ func bind(ctx context.Context, l Listener, tlsConf *tls.Config) (*boundListener,
 		pc, err = lc.ListenPacket(ctx, "udp", l.Address)
 		if err == nil {
 			b.Address = pc.LocalAddr().String()
-			b.packet = servingPacketConn{PacketConn: pc, signal: signal}
+			b.packet = &servingPacketConn{PacketConn: pc, signal: signal, edge: e, buf: make([]byte, maxDatagram)}
 		}
 	case "tcp", "tls":
 		var ln net.Listener
@@ -104,7 +104,7 @@ func bind(ctx context.Context, l Listener, tlsConf *tls.Config) (*boundListener,
 			if l.Transport == "tls" {
 				ln = tls.NewListener(ln, tlsConf)
 			}
-			b.stream = newServingListener(ln, signal)
+			b.stream = newServingListener(ln, signal, e, l.Transport)
 		}
 	default:
 		err = fmt.Errorf("%w: %s", ErrTransportNotSupported, l.Transport)
@@ -135,15 +135,31 @@ func (b *boundListener) serve(srv *sipgo.Server) error {
 }
 
 // servingPacketConn (and servingListener, streamconn.go) call signal when
-// sipgo starts reading from them.
+// sipgo starts reading from them, and put what is read through the intake
+// check (edge.go): sipgo reads only messages that passed. One reader (sipgo's
+// loop) calls ReadFrom, so buf needs no lock.
 type servingPacketConn struct {
 	net.PacketConn
 	signal func()
+	edge   *edge
+	buf    []byte
 }
 
-func (c servingPacketConn) ReadFrom(p []byte) (int, net.Addr, error) {
+// maxDatagram holds any UDP payload (65,507 bytes over IPv4) and one more
+// byte, so nothing is cut short unseen.
+const maxDatagram = 65536
+
+func (c *servingPacketConn) ReadFrom(p []byte) (int, net.Addr, error) {
 	c.signal()
-	return c.PacketConn.ReadFrom(p)
+	for {
+		n, addr, err := c.PacketConn.ReadFrom(c.buf)
+		if err != nil {
+			return n, addr, err
+		}
+		if out, ok := c.edge.datagram(c.PacketConn, c.buf[:n], addr, p[:0]); ok {
+			return len(out), addr, nil
+		}
+	}
 }
 
 func (b *boundListener) close() error {
@@ -189,5 +205,12 @@ func (b *boundListener) clientOptions(advertise string) ([]sipgo.ClientOption, e
 // bytes (1,300 by default). RFC 3261 18.1.1 would move such a request to
 // TCP; a phone registered over UDP cannot be reached that way, so the
 // gateway sends larger datagrams (IP fragments them) rather than fail a
-// call whose SDP or route set is long. Reading already accepts 32 KiB.
-func init() { gosip.UDPMTUSize = 8192 }
+// call whose SDP or route set is long, and answers requests as large as it
+// accepts (a request that crossed many proxies has as many Via headers in
+// its responses, RFC 3261 18.2.2): up to the largest UDP payload. sipgo reads
+// into buffers of TransportBufferReadSize, which must hold any datagram the
+// intake passes on.
+func init() {
+	gosip.UDPMTUSize = 65507 + 200
+	gosip.TransportBufferReadSize = 65535
+}

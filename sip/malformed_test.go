@@ -48,8 +48,8 @@ func TestMalformedUDPIsDropped(t *testing.T) {
 		}
 	}
 
-	// A parseable request without CSeq cannot make a transaction: sipgo
-	// answers it 400 statelessly, so the sender stops retransmitting.
+	// A request without CSeq cannot make a transaction: the intake
+	// answers it 400, so the sender stops retransmitting.
 	noCSeq := "OPTIONS sip:ping@" + addr + " SIP/2.0\r\n" +
 		"Via: SIP/2.0/UDP " + local + ";branch=z9hG4bKnocseq\r\n" +
 		"From: <sip:a@127.0.0.1>;tag=1\r\n" +
@@ -95,8 +95,8 @@ func TestMalformedTCPClosesOnlyThatConnection(t *testing.T) {
 	if _, err := conn.Write([]byte("\x16\x03\x01 not sip at all, maybe a TLS hello\r\n\r\n")); err != nil {
 		t.Fatal(err)
 	}
-	// sipgo cannot find the next message boundary in a broken stream, so
-	// it closes the connection: we read EOF, not a hang.
+	// A stream that does not speak SIP is closed: we read EOF, not a
+	// hang.
 	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
 	if _, err := bufio.NewReader(conn).ReadByte(); err == nil {
 		t.Error("server answered garbage on TCP instead of closing")
@@ -129,8 +129,8 @@ func assertQuietLogs(t *testing.T, logs string, payloads ...string) {
 			t.Errorf("payload %q was logged", p)
 		}
 	}
-	if !strings.Contains(logs, `"msg":"failed to parse"`) {
-		t.Errorf("parse failure not logged at all (want a Debug line):\n%s", logs)
+	if !strings.Contains(logs, `"msg":"sip message refused at intake"`) {
+		t.Errorf("the refusal is not logged at all (want a Debug line):\n%s", logs)
 	}
 }
 

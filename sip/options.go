@@ -6,6 +6,8 @@ import (
 	"net"
 	"strings"
 	"unicode"
+
+	"github.com/teamline/teamline/sip/intake"
 )
 
 // DefaultUserAgent is the Server and User-Agent header value unless
@@ -25,6 +27,23 @@ type options struct {
 	certFile  string
 	keyFile   string
 	backend   *Backend
+	limits    intake.Limits
+}
+
+// Limits bound what the gateway accepts from SIP peers (config sip.limits);
+// see docs/SIP-EDGE.md.
+type Limits = intake.Limits
+
+// WithLimits sets the intake's limits; zero fields keep the defaults
+// (intake.DefaultLimits).
+func WithLimits(l Limits) Option {
+	return func(o *options) error {
+		if l.MaxMessage > 65507 {
+			return fmt.Errorf("sip: max message size %d: at most 65507 (the largest UDP payload)", l.MaxMessage)
+		}
+		o.limits = l
+		return nil
+	}
 }
 
 // WithUserAgent sets the product token sent in the Server header of responses

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/netip"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -35,6 +37,7 @@ type Server struct {
 	nonces  *nonces
 	guard   *guard
 	calls   *callTable
+	edge    *edge
 
 	started  atomic.Bool
 	ready    chan struct{}
@@ -98,6 +101,7 @@ func NewServer(log *slog.Logger, listeners []Listener, tel Telephony, opts ...Op
 		s.tlsConf = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
 	s.metrics = newMetrics(s.registrationCount)
+	s.edge = newEdge(s.opts.limits, s.opts.userAgent, log)
 	if b := s.opts.backend; b != nil {
 		for i := range b.Trunks {
 			if t := &b.Trunks[i]; t.InboundUsername != "" {
@@ -270,12 +274,36 @@ func (s *Server) shutdown(bound []*boundListener, closeUA func() error) {
 }
 
 // readFilter sees every datagram and TCP read before sipgo parses it; once
-// the server drains, it drops them.
-func (s *Server) readFilter(_ gosip.TransportReadProps, data []byte) ([]byte, error) {
+// the server drains, it drops them. What listeners read has passed the
+// intake already (edge.go); reads of connections the gateway opened itself
+// (to a trunk over TCP or TLS) pass it here.
+func (s *Server) readFilter(p gosip.TransportReadProps, data []byte) ([]byte, error) {
 	if s.draining.Load() {
 		return nil, nil
 	}
-	return data, nil
+	if p.Transport == "UDP" || s.isListener(p.LocalAddr) {
+		return data, nil
+	}
+	return s.edge.dialed(p, data), nil
+}
+
+// isListener reports whether addr is one of the bound listeners: the local
+// end of every connection they accepted.
+func (s *Server) isListener(addr net.Addr) bool {
+	if addr == nil {
+		return false
+	}
+	ap, err := netip.ParseAddrPort(addr.String())
+	if err != nil {
+		return false
+	}
+	for _, l := range s.Addrs() {
+		lp, err := netip.ParseAddrPort(l.Address)
+		if err == nil && lp.Port() == ap.Port() && (lp.Addr().IsUnspecified() || lp.Addr().Unmap() == ap.Addr().Unmap()) {
+			return true
+		}
+	}
+	return false
 }
 
 // awaitServing waits until sipgo serves every listener, so that Ready means
@@ -300,7 +328,7 @@ func (s *Server) bindAll(ctx context.Context) ([]*boundListener, error) {
 	bound := make([]*boundListener, 0, len(s.listeners))
 	addrs := make([]Listener, 0, len(s.listeners))
 	for _, l := range s.listeners {
-		b, err := bind(ctx, l, s.tlsConf)
+		b, err := bind(ctx, l, s.tlsConf, s.edge)
 		if err != nil {
 			closeAll(bound)
 			return nil, err

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/teamline/teamline/sip/intake"
 )
 
 // Limits on accepted TCP and TLS connections. sipgo v1.7 reads an accepted
@@ -35,12 +37,14 @@ var (
 // limits above to what it accepts.
 type servingListener struct {
 	net.Listener
-	signal func()
-	open   *atomic.Int64 // connections accepted and not yet closed
+	signal    func()
+	open      *atomic.Int64 // connections accepted and not yet closed
+	edge      *edge
+	transport string
 }
 
-func newServingListener(ln net.Listener, signal func()) servingListener {
-	return servingListener{Listener: ln, signal: signal, open: new(atomic.Int64)}
+func newServingListener(ln net.Listener, signal func(), e *edge, transport string) servingListener {
+	return servingListener{Listener: ln, signal: signal, open: new(atomic.Int64), edge: e, transport: transport}
 }
 
 func (l servingListener) Accept() (net.Conn, error) {
@@ -55,7 +59,12 @@ func (l servingListener) Accept() (net.Conn, error) {
 			_ = c.Close()
 			continue
 		}
-		return newStreamConn(c, func() { l.open.Add(-1) }), nil
+		sc := newStreamConn(c, func() { l.open.Add(-1) })
+		sc.edge, sc.transport = l.edge, l.transport
+		if l.edge != nil {
+			sc.stream = l.edge.check.NewStream()
+		}
+		return sc, nil
 	}
 }
 
@@ -64,12 +73,26 @@ func (l servingListener) Accept() (net.Conn, error) {
 // io.EOF (sipgo then closes and forgets the connection quietly; a peer going
 // quiet is routine), a write closes the connection, since a partly written
 // message leaves the stream unusable.
+//
+// Reads go through the intake check (edge.go): the connection's bytes are
+// cut into messages by Content-Length (RFC 3261 18.3), each is checked, and
+// sipgo reads only the messages that passed, whole and in plain form.
+// Refused ones are answered on the connection; keepalive pings (CRLFCRLF,
+// RFC 5626 3.5.1) are answered with CRLF here.
 type streamConn struct {
 	net.Conn
 	release   func()
 	closeOnce sync.Once
 	readBy    rearm
 	writeBy   rearm
+
+	edge      *edge
+	transport string
+	stream    *intake.Stream // nil: no intake (tests of the limits alone)
+	raw       []byte         // what one read of the socket brings
+	out       []byte         // the plain form of the message being handed on
+	pending   []byte         // the part of out sipgo has not read yet
+	last      bool           // the stream cannot go on: EOF once pending is read
 }
 
 func newStreamConn(c net.Conn, release func()) *streamConn {
@@ -79,6 +102,52 @@ func newStreamConn(c net.Conn, release func()) *streamConn {
 }
 
 func (c *streamConn) Read(b []byte) (int, error) {
+	if c.stream == nil {
+		return c.read(b)
+	}
+	for {
+		if len(c.pending) > 0 {
+			n := copy(b, c.pending)
+			c.pending = c.pending[n:]
+			return n, nil
+		}
+		if c.last {
+			return 0, io.EOF
+		}
+		f, ok := c.stream.Next(c.out[:0])
+		switch {
+		case !ok:
+			if c.raw == nil {
+				c.raw = make([]byte, 16<<10)
+			}
+			n, err := c.read(c.raw)
+			if n > 0 {
+				c.stream.Feed(c.raw[:n])
+			}
+			if err != nil {
+				return 0, err
+			}
+		case f.Pong:
+			if _, err := c.Write([]byte("\r\n")); err != nil {
+				return 0, io.EOF
+			}
+		case f.Rejected != nil:
+			c.edge.refused(f.Rejected, c.transport, c.RemoteAddr())
+			if f.Rejected.Reply != nil {
+				if _, err := c.Write(f.Rejected.Reply); err != nil {
+					return 0, io.EOF
+				}
+			}
+			c.last = f.Rejected.Close
+		default:
+			c.out = f.Msg
+			c.pending = f.Msg
+		}
+	}
+}
+
+// read reads the socket, with the idle deadline.
+func (c *streamConn) read(b []byte) (int, error) {
 	if err := c.readBy.arm(); err != nil {
 		return 0, err
 	}

@@ -187,7 +187,10 @@ func (c *Checker) parse(m *message, data []byte, datagram bool) *fault {
 	}
 	startFault := m.startLine(lines[0], c.limits.MaxURI)
 	if startFault != nil && startFault.label == "not_sip" {
-		return startFault // not SIP at all: nothing to read the headers of
+		// Not SIP at all: nothing to read the headers of, and a stream
+		// that carries it speaks something else.
+		startFault.close = !datagram
+		return startFault
 	}
 	hf := c.readHeaders(m, lines[1:])
 	// The top Via is read first of all: without it nothing can be answered.
@@ -305,11 +308,11 @@ func (m *message) startLine(line string, maxURI int) *fault {
 		return m.statusLine(line)
 	}
 	m.request = true
+	if !strings.Contains(strings.ToUpper(line), "SIP/") {
+		return newFault(400, "Bad Request", "not_sip", "not a SIP message")
+	}
 	method, rest, ok := strings.Cut(line, " ")
 	if !ok || !isToken(method) {
-		if !ok && !strings.Contains(line, "SIP/") {
-			return newFault(400, "Bad Request", "not_sip", "not a SIP message")
-		}
 		m.method = method
 		return newFault(400, "Bad Request Line", "bad_request_line", "the request line is not METHOD SP Request-URI SP SIP/2.0")
 	}

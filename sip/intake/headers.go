@@ -3,6 +3,7 @@ package intake
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -134,15 +135,15 @@ func splitList(v string) ([]string, error) {
 // params reads ";name[=value]" pairs (RFC 3261 25.1 generic-param) with
 // whitespace allowed around ";" and "=", and appends them in plain form.
 // value is a token, a host (IPv6 references included) or a quoted string.
-func params(s string, dst []byte) ([]byte, map[string]string, error) {
-	var got map[string]string
+// found reports whether a parameter named want (any case) was among them.
+func params(s string, dst []byte, want string) (_ []byte, found bool, _ error) {
 	for {
 		s = strings.TrimLeft(s, " \t")
 		if s == "" {
-			return dst, got, nil
+			return dst, found, nil
 		}
 		if s[0] != ';' {
-			return nil, nil, errorf("unexpected %q", truncate(s, 16))
+			return nil, false, errorf("unexpected %q", truncate(s, 16))
 		}
 		s = strings.TrimLeft(s[1:], " \t")
 		n := 0
@@ -150,7 +151,7 @@ func params(s string, dst []byte) ([]byte, map[string]string, error) {
 			n++
 		}
 		if n == 0 {
-			return nil, nil, errors.New("empty parameter name")
+			return nil, false, errors.New("empty parameter name")
 		}
 		name := s[:n]
 		s = strings.TrimLeft(s[n:], " \t")
@@ -161,7 +162,7 @@ func params(s string, dst []byte) ([]byte, map[string]string, error) {
 			if s != "" && s[0] == '"' {
 				end, err := quotedEnd(s)
 				if err != nil {
-					return nil, nil, err
+					return nil, false, err
 				}
 				value, s = s[:end], s[end:]
 			} else {
@@ -170,15 +171,12 @@ func params(s string, dst []byte) ([]byte, map[string]string, error) {
 					n++
 				}
 				if n == 0 {
-					return nil, nil, errorf("parameter %s has no value", truncate(name, 32))
+					return nil, false, errorf("parameter %s has no value", truncate(name, 32))
 				}
 				value, s = s[:n], s[n:]
 			}
 		}
-		if got == nil {
-			got = make(map[string]string, 4)
-		}
-		got[strings.ToLower(name)] = value
+		found = found || (want != "" && strings.EqualFold(name, want))
 		dst = append(dst, ';')
 		dst = append(dst, name...)
 		if has {
@@ -283,11 +281,11 @@ func plainVia(s string, dst []byte) (via, []byte, error) {
 		dst = append(dst, ':')
 		dst = appendInt(dst, v.port)
 	}
-	dst, ps, err := params(rest, dst)
+	dst, rport, err := params(rest, dst, "rport")
 	if err != nil {
 		return v, nil, err
 	}
-	_, v.rport = ps["rport"]
+	v.rport = rport
 	return v, dst, nil
 }
 
@@ -424,7 +422,7 @@ func appendAddress(dst []byte, s string, angleOnly bool) ([]byte, error) {
 	dst = append(dst, '<')
 	dst = append(dst, uri...)
 	dst = append(dst, '>')
-	dst, _, err := params(rest, dst)
+	dst, _, err := params(rest, dst, "")
 	return dst, err
 }
 
@@ -466,7 +464,8 @@ func plainCSeq(s string) (plain, method string, err error) {
 	if !isToken(method) {
 		return "", "", errorf("bad method %q", truncate(method, 32))
 	}
-	return strings.TrimLeft(s[:n], "0") + " " + method, method, nil
+	seq, _ := strconv.ParseUint(s[:n], 10, 32)
+	return strconv.FormatUint(seq, 10) + " " + method, method, nil
 }
 
 // checkCallID: callid = word [ "@" word ] (RFC 3261 25.1): no whitespace.
@@ -493,6 +492,6 @@ func plainMediaType(s string) (string, error) {
 	dst = append(dst, strings.ToLower(t)...)
 	dst = append(dst, '/')
 	dst = append(dst, strings.ToLower(rest[:n])...)
-	dst, _, err := params(rest[n:], dst)
+	dst, _, err := params(rest[n:], dst, "")
 	return string(dst), err
 }

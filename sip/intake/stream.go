@@ -159,3 +159,13 @@ func (c *Checker) checkHead(head []byte, f *fault) *Rejection {
 	}
 	return c.reject(&m, f)
 }
+
+// TooLarge is the refusal of a message that passed but cannot be handed on
+// whole (its plain form outgrew the reader's buffer): 513, as any message
+// over the limit.
+func (c *Checker) TooLarge(data []byte) *Rejection {
+	data = bytes.TrimLeft(data, "\r\n")
+	_, body, _ := splitHead(data)
+	f := &fault{code: 513, reason: "Message Too Large", label: "too_large", detail: "the message is too large to be handled"}
+	return c.checkHead(data[:len(data)-len(body)], f)
+}

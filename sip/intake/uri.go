@@ -29,14 +29,24 @@ func uriScheme(uri string) string {
 // checked as in the Request-URI.
 func checkURI(uri string) error {
 	scheme := uriScheme(uri)
-	if scheme == "" {
+	if scheme == "" || len(uri) == len(scheme)+1 {
 		return errorf("%q is not a URI", truncate(uri, 32))
 	}
 	if strings.EqualFold(scheme, "sip") || strings.EqualFold(scheme, "sips") {
 		return checkSIPURI(uri[len(scheme)+1:], true)
 	}
+	for i := 0; i < len(scheme); i++ {
+		if !isAlpha(scheme[i]) {
+			// RFC 3986 allows digits, "+", "-" and "." in a scheme; the
+			// SIP stack behind reads letters only, and would drop the
+			// message unanswered.
+			return errorf("URI scheme %q is not supported", truncate(scheme, 32))
+		}
+	}
 	return nil
 }
+
+func isAlpha(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
 
 // checkRequestURI checks the Request-URI: sip, sips or tel (RFC 3261
 // 8.2.2.1: another scheme is 416), and a well-formed URI of that scheme.
