@@ -478,6 +478,11 @@ func (m *message) values() *fault {
 		}
 		h.value = plain
 	}
+	if m.request && m.method == "INVITE" && !hasTag(m.headers[m.first[kindFrom]].value) {
+		// RFC 3261 8.1.1.3 requires the tag; without it (RFC 2543) no
+		// dialog can be told apart from the next one.
+		return newFault(400, "Missing From Tag", "missing_header", "an INVITE without a From tag (RFC 2543 style) cannot start a dialog")
+	}
 	return nil
 }
 
@@ -543,6 +548,12 @@ func (c *Checker) write(m *message, dst []byte) []byte {
 	dst = strconv.AppendInt(dst, int64(len(m.body)), 10)
 	dst = append(dst, "\r\n\r\n"...)
 	return append(dst, m.body...)
+}
+
+// hasTag reports whether an address in plain form carries a tag parameter.
+func hasTag(plain string) bool {
+	gt := strings.LastIndexByte(plain, '>')
+	return gt >= 0 && strings.Contains(strings.ToLower(plain[gt:]), ";tag=")
 }
 
 func appendHeader(dst []byte, name, value string) []byte {

@@ -3,6 +3,7 @@ package intake
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"strconv"
 	"strings"
 )
@@ -311,8 +312,7 @@ func readHost(s string) (host, rest string, err error) {
 		if end < 0 {
 			return "", "", errors.New("unterminated IPv6 reference")
 		}
-		inner := s[1:end]
-		if inner == "" || strings.Trim(inner, "0123456789abcdefABCDEF:.") != "" || !strings.Contains(inner, ":") {
+		if a, err := netip.ParseAddr(s[1:end]); err != nil || !a.Is6() || a.Zone() != "" {
 			return "", "", errors.New("bad IPv6 reference")
 		}
 		return s[:end+1], s[end+1:], nil

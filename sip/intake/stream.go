@@ -71,6 +71,9 @@ func (s *Stream) Next(dst []byte) (f Frame, ok bool) {
 	if bad != "" {
 		// Without a length there is no next message to find.
 		f := &fault{code: 400, reason: "Bad Content-Length", label: "bad_content_length", detail: bad, close: true}
+		if bad == twoLengths {
+			f.reason, f.label = "Duplicate Content-Length", "duplicate_header"
+		}
 		return Frame{Rejected: s.c.checkHead(s.in[:end], f)}, true
 	}
 	if end+length > max {
@@ -107,6 +110,8 @@ func headEnd(b []byte) int {
 	return len(b) - len(body)
 }
 
+const twoLengths = "two different Content-Length values"
+
 // contentLength finds the Content-Length of a header section for framing;
 // bad says why it cannot be used (not a number, two different values).
 // Missing is 0: Check then refuses a request without it.
@@ -135,7 +140,7 @@ func contentLength(head []byte) (n int, bad string) {
 		}
 		v, _ := strconv.Atoi(value)
 		if n >= 0 && v != n {
-			return 0, "two different Content-Length values"
+			return 0, twoLengths
 		}
 		n = v
 	}

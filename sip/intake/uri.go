@@ -61,13 +61,12 @@ func checkRequestURI(uri string) *fault {
 	var err error
 	switch strings.ToLower(scheme) {
 	case "sip", "sips":
-		rest := uri[len(scheme)+1:]
-		if strings.IndexByte(rest, '?') >= 0 {
+		err = checkSIPURI(uri[len(scheme)+1:], false)
+		if errors.Is(err, errURIHeaders) {
 			// RFC 3261 19.1.5: headers in a Request-URI are for building
 			// a request, never present in one received.
 			return newFault(400, "Bad Request-URI", "bad_request_uri", "the Request-URI carries headers (?...)")
 		}
-		err = checkSIPURI(rest, false)
 	case "tel":
 		err = checkTelURI(uri[len(scheme)+1:])
 	default:
@@ -79,20 +78,17 @@ func checkRequestURI(uri string) *fault {
 	return nil
 }
 
+// errURIHeaders: a sip URI with headers where none may be.
+var errURIHeaders = errors.New("headers in the URI")
+
 // checkSIPURI checks the part of a sip or sips URI after the scheme (RFC
 // 3261 19.1.1, 25.1): [ userinfo "@" ] hostport uri-parameters [ headers ].
-// The userinfo ends at the last "@" before the headers, since parameters
-// and headers cannot hold an unescaped "@" but the user part may hold ";"
-// (RFC 4475 3.1.1.9).
+// The userinfo ends at the last "@": the user and password may hold ";",
+// "?" and "," (user-unreserved, RFC 4475 3.1.1.2 and 3.1.1.9), but neither
+// parameters nor headers hold an unescaped "@".
 func checkSIPURI(s string, headersOK bool) error {
 	if strings.ContainsAny(s, " \t<>\"") {
 		return errors.New("whitespace, quote or <> in the URI")
-	}
-	if q := strings.IndexByte(s, '?'); q >= 0 {
-		if !headersOK {
-			return errors.New("headers in the URI")
-		}
-		s = s[:q]
 	}
 	if at := strings.LastIndexByte(s, '@'); at >= 0 {
 		if at == 0 {
@@ -102,6 +98,12 @@ func checkSIPURI(s string, headersOK bool) error {
 			return err
 		}
 		s = s[at+1:]
+	}
+	if q := strings.IndexByte(s, '?'); q >= 0 {
+		if !headersOK {
+			return errURIHeaders
+		}
+		s = s[:q]
 	}
 	if s == "" {
 		return errors.New("no host")
