@@ -9,6 +9,10 @@
 //
 //	TEAMLINE_DATABASE_DSN  replaces database.dsn (ignored when empty)
 //
+// Secrets written as {env: NAME} or {file: PATH} are read only by the commands that use them: Load checks
+// their form, Config.ResolveSecrets (or LoadFor) reads those a command needs, by use (SecretDatabase,
+// SecretTrunks, SecretVerification), and reports what fails with file, line and key like Load.
+//
 // Relative paths (data_dir, TLS files, secret files) are relative to the working directory of the process,
 // not to the config file.
 //
@@ -120,7 +124,7 @@ type SIPLimits struct {
 	// MaxHeaderBytes is the longest header field (name and value, after unfolding). 256 to 65,507.
 	// Default 16384.
 	MaxHeaderBytes int `yaml:"max_header_bytes" json:"max_header_bytes"`
-	// MaxBodyBytes is the largest body. 0 to 65,507. Default 32768.
+	// MaxBodyBytes is the largest body. 256 to 65,507. Default 32768.
 	MaxBodyBytes int `yaml:"max_body_bytes" json:"max_body_bytes"`
 	// MaxURIBytes is the longest Request-URI; a longer one gets 414 Request-URI Too Long (RFC 3261
 	// 21.4.12). 64 to 8,192. Default 1024.

@@ -72,8 +72,12 @@ func looksLikeMySQLDriver(dsn string) bool {
 //   - ("mysql", go-sql-driver DSN) for both MySQL forms, mysql:// URLs converted, with parseTime=true,
 //     loc=UTC added unless the DSN sets them.
 //
-// Errors wrap ErrDSN and never contain the password.
+// Errors wrap ErrDSN and never contain the password. A DSN given as {env: ...} or {file: ...} must have
+// been read (Config.ResolveSecrets) first: until then Driver fails rather than fall back to SQLite.
 func (d Database) Driver(dataDir string) (driver, dsn string, err error) {
+	if d.DSN.pending {
+		return "", "", fmt.Errorf("%w: the DSN from %s has not been read", ErrDSN, d.DSN.from())
+	}
 	raw := d.DSN.Value()
 	switch classify(raw) {
 	case dsnDefault:
@@ -231,8 +235,12 @@ func driverPassword(raw string) string {
 }
 
 // Redacted returns the DSN for logs, with the password replaced by "***". A MySQL DSN too malformed to
-// find the password in has everything up to its last '@' replaced.
+// find the password in has everything up to its last '@' replaced. A DSN not read yet is named by where
+// it comes from.
 func (d Database) Redacted() string {
+	if d.DSN.pending {
+		return "(" + d.DSN.from() + ", not read)"
+	}
 	raw := d.DSN.Value()
 	switch classify(raw) {
 	case dsnDefault, dsnSQLite:

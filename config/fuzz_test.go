@@ -6,8 +6,8 @@ import (
 	"testing"
 )
 
-// FuzzLoad feeds arbitrary bytes to Load: it may fail, never panic, and a failure is always a list of
-// problems naming the file.
+// FuzzLoad feeds arbitrary bytes to LoadFor with every secret read: it may fail, never panic, and a
+// failure is always a list of problems naming the file.
 func FuzzLoad(f *testing.F) {
 	if b, err := os.ReadFile(filepath.Join("..", "teamline.example.yaml")); err == nil {
 		f.Add(b)
@@ -19,6 +19,7 @@ func FuzzLoad(f *testing.F) {
 		"sip:\n  listen:\n    - {transport: tls, address: ':5061'}\n",
 		"trunks:\n  - &t {name: a, proxy: 'h:5060', inbound_addresses: &a [1.1.1.1, 10.0.0.0/8]}\n  - *t\n",
 		"database:\n  dsn: {env: TEAMLINE_FUZZ_UNSET}\n",
+		"trunks:\n  - {name: a, proxy: 'h:5060', username: u, password: {file: /nonexistent}, inbound_username: i, inbound_password: {env: HOME}}\n",
 		"database:\n  dsn: 'mysql://u:p@h:3306/db?parseTime=true'\n",
 		"database:\n  dsn: 'u:p@tcp(h:3306)/db'\n",
 		"a: &a [*a]\n",
@@ -36,7 +37,7 @@ func FuzzLoad(f *testing.F) {
 		if err := os.WriteFile(path, data, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		_, err := Load(path)
+		_, err := LoadFor(path, AllSecrets)
 		if err == nil {
 			return
 		}

@@ -22,12 +22,21 @@ const EnvDatabaseDSN = "TEAMLINE_DATABASE_DSN"
 // Load reads the YAML file at path over Default, applies environment overrides (EnvDatabaseDSN) and
 // validates the result.
 //
-// Decoding is strict: unknown and duplicate keys, values of the wrong type and unresolvable secrets are
-// errors. A list in the file replaces the default list. An empty file gives the defaults.
+// Decoding is strict: unknown and duplicate keys, values of the wrong type and malformed secret
+// references are errors. A list in the file replaces the default list. An empty file gives the
+// defaults.
+//
+// Secrets given as {env: NAME} or {file: PATH} are not read: a command reads those it uses with
+// ResolveSecrets, or loads with LoadFor. Everything else is checked here, for every command.
 //
 // A file that cannot be read gives the os error wrapped (errors.Is(err, fs.ErrNotExist) works). Every
 // other failure is an *Error listing all problems, each as "file:line: key.path: reason".
 func Load(path string) (Config, error) {
+	return load(path, 0)
+}
+
+// load is Load, then ResolveSecrets(need) with the problems of both together.
+func load(path string, need Secrets) (Config, error) {
 	data, err := readLimited(path)
 	if err != nil {
 		return Config{}, fmt.Errorf("config: %w", err)
@@ -35,7 +44,7 @@ func Load(path string) (Config, error) {
 	if len(data) > maxFileSize {
 		return Config{}, problemsError([]Problem{{File: path, Reason: fmt.Sprintf("file is larger than %d bytes; is it the config file?", maxFileSize)}})
 	}
-	cfg, problems := parse(path, data)
+	cfg, problems := parse(path, data, need)
 	if len(problems) > 0 {
 		return Config{}, problemsError(problems)
 	}
@@ -56,8 +65,9 @@ func readLimited(path string) ([]byte, error) {
 	return io.ReadAll(io.LimitReader(f, maxFileSize+1))
 }
 
-// parse decodes data (read from file) over the defaults and validates it, returning every problem.
-func parse(file string, data []byte) (Config, []Problem) {
+// parse decodes data (read from file) over the defaults, validates it and reads the secrets in need,
+// returning every problem.
+func parse(file string, data []byte, need Secrets) (Config, []Problem) {
 	src := &source{file: file, lines: map[string]int{}}
 	cfg := Default()
 	cfg.src = src
@@ -82,6 +92,16 @@ func parse(file string, data []byte) (Config, []Problem) {
 	}
 	problems = d.problems
 	if err := cfg.Validate(); err != nil {
+		for _, p := range err.(*Error).Problems {
+			if !failed[p.Path] {
+				problems = append(problems, p)
+				failed[p.Path] = true
+			}
+		}
+	}
+	// The secrets are read even when other keys are wrong, so a user sees every problem at once; a
+	// key already reported (a webhook_token without the webhook sender) is not reported again.
+	if err := cfg.ResolveSecrets(need); err != nil {
 		for _, p := range err.(*Error).Problems {
 			if !failed[p.Path] {
 				problems = append(problems, p)
@@ -170,7 +190,7 @@ func readerProblem(file string, data []byte) (p Problem, ok bool) {
 // applyEnv applies the environment overrides. Problems with an overridden value have no file line.
 func applyEnv(cfg *Config) {
 	if v := os.Getenv(EnvDatabaseDSN); v != "" {
-		cfg.Database.DSN = Secret{value: v, from: "environment variable " + EnvDatabaseDSN}
+		cfg.Database.DSN = Secret{value: v, kind: secretEnv, name: EnvDatabaseDSN}
 		if cfg.src != nil {
 			cfg.src.lines["database.dsn"] = 0
 		}

@@ -133,8 +133,9 @@ func (v *validator) seconds(path string, d, least Duration) bool {
 }
 
 func (v *validator) database(d *Database, dataDir string) {
-	// An empty DSN with an empty data_dir is already reported at data_dir.
-	if d.DSN.IsSet() || dataDir != "" {
+	// An empty DSN with an empty data_dir is already reported at data_dir. A DSN still to be read
+	// from a variable or file is checked when it is read (ResolveSecrets).
+	if !d.DSN.pending && (d.DSN.IsSet() || dataDir != "") {
 		v.dsn(d, dataDir)
 	}
 	if d.MaxOpenConns < 0 {
@@ -151,8 +152,8 @@ func (v *validator) database(d *Database, dataDir string) {
 func (v *validator) dsn(d *Database, dataDir string) {
 	if _, _, err := d.Driver(dataDir); err != nil {
 		reason := strings.TrimPrefix(err.Error(), ErrDSN.Error()+": ")
-		if d.DSN.from != "" {
-			reason += " (value from " + d.DSN.from + ")"
+		if from := d.DSN.from(); from != "" {
+			reason += " (value from " + from + ")"
 		}
 		v.add("database.dsn", "%s", reason)
 	}
@@ -239,7 +240,7 @@ func (v *validator) sip(s *SIP) {
 	v.intRange("sip.limits.max_message_bytes", l.MaxMessageBytes, 1024, 65507)
 	v.intRange("sip.limits.max_headers", l.MaxHeaders, 16, 4096)
 	v.intRange("sip.limits.max_header_bytes", l.MaxHeaderBytes, 256, 65507)
-	v.intRange("sip.limits.max_body_bytes", l.MaxBodyBytes, 0, 65507)
+	v.intRange("sip.limits.max_body_bytes", l.MaxBodyBytes, 256, 65507)
 	v.intRange("sip.limits.max_uri_bytes", l.MaxURIBytes, 64, 8192)
 }
 

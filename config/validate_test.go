@@ -37,6 +37,36 @@ func TestLoadProblemsCallKeys(t *testing.T) {
 				{6, "registrar.keepalive_interval", "must be 0 (off) or at least 1s"},
 			}},
 		{"negative keepalive", "registrar:\n  keepalive_interval: -30s\n", []want{{2, "registrar.keepalive_interval", "must not be negative (0 turns it off)"}}},
+		{"no digest algorithms", "registrar:\n  digest_algorithms: []\n", []want{{2, "registrar.digest_algorithms", "must list at least one of MD5, SHA-256"}}},
+		{"digest algorithms null", "registrar:\n  digest_algorithms:\n", []want{{2, "registrar.digest_algorithms", "must list at least one"}}},
+		{"digest algorithms not a list", "registrar:\n  digest_algorithms: MD5\n", []want{{2, "registrar.digest_algorithms", `expected a list, got "MD5"`}}},
+		{"digest algorithm unknown or in lower case", "registrar:\n  digest_algorithms:\n    - SHA-256\n    - md5\n    - SHA-512-256\n",
+			[]want{
+				{4, "registrar.digest_algorithms[1]", `"md5": must be MD5 or SHA-256`},
+				{5, "registrar.digest_algorithms[2]", `"SHA-512-256": must be MD5 or SHA-256`},
+			}},
+		{"digest algorithm twice", "registrar:\n  digest_algorithms: [MD5, SHA-256, MD5]\n", []want{{2, "registrar.digest_algorithms[2]", `"MD5": given twice`}}},
+		{"account failure alert zero", "registrar:\n  account_failure_alert: 0\n", []want{{2, "registrar.account_failure_alert", "0: must be at least 1"}}},
+		{"account failure alert negative", "registrar:\n  account_failure_alert: -5\n", []want{{2, "registrar.account_failure_alert", "-5: must be at least 1"}}},
+		{"account failure alert not a number", "registrar:\n  account_failure_alert: many\n", []want{{2, "registrar.account_failure_alert", `expected an integer, got "many"`}}},
+		{"sip limits below range", "sip:\n  limits:\n    max_message_bytes: 1023\n    max_headers: 15\n    max_header_bytes: 255\n    max_body_bytes: 255\n    max_uri_bytes: 63\n",
+			[]want{
+				{3, "sip.limits.max_message_bytes", "1023: must be 1024 to 65507"},
+				{4, "sip.limits.max_headers", "15: must be 16 to 4096"},
+				{5, "sip.limits.max_header_bytes", "255: must be 256 to 65507"},
+				{6, "sip.limits.max_body_bytes", "255: must be 256 to 65507"},
+				{7, "sip.limits.max_uri_bytes", "63: must be 64 to 8192"},
+			}},
+		{"sip limits above range", "sip:\n  limits:\n    max_message_bytes: 65508\n    max_headers: 4097\n    max_header_bytes: 65508\n    max_body_bytes: 65508\n    max_uri_bytes: 8193\n",
+			[]want{
+				{3, "sip.limits.max_message_bytes", "65508: must be 1024 to 65507"},
+				{4, "sip.limits.max_headers", "4097: must be 16 to 4096"},
+				{5, "sip.limits.max_header_bytes", "65508: must be 256 to 65507"},
+				{6, "sip.limits.max_body_bytes", "65508: must be 256 to 65507"},
+				{7, "sip.limits.max_uri_bytes", "8193: must be 64 to 8192"},
+			}},
+		{"sip limits unknown key", "sip:\n  limits:\n    max_message_size: 2048\n", []want{{3, "sip.limits", `unknown key "max_message_size"`}}},
+		{"sip limits not a number", "sip:\n  limits:\n    max_headers: 1e3\n", []want{{3, "sip.limits.max_headers", `expected an integer, got "1e3"`}}},
 		{"accept timeout", "calls:\n  accept_timeout: 1s\n", []want{{2, "calls.accept_timeout", "must be 2s to 2m"}}},
 		{"recording keys", "recording:\n  save_window: 30s\n  sweep_interval: 0s\n  two_party_regions: [CA, texas]\n  area_codes: /nonexistent/codes.csv\n",
 			[]want{
@@ -145,6 +175,55 @@ trunks:
 	}
 }
 
+// The digest algorithms, the account alert and the SIP limits at both ends of their ranges load as
+// written, in the order written.
+func TestLoadEdgeKeysSIPLimitsAndDigest(t *testing.T) {
+	tests := []struct {
+		name       string
+		yaml       string
+		algorithms []string
+		alert      int
+		limits     SIPLimits
+	}{
+		{"lowest", `
+registrar:
+  digest_algorithms: [SHA-256, MD5]
+  account_failure_alert: 1
+sip:
+  limits: {max_message_bytes: 1024, max_headers: 16, max_header_bytes: 256, max_body_bytes: 256, max_uri_bytes: 64}
+`, []string{DigestSHA256, DigestMD5}, 1, SIPLimits{1024, 16, 256, 256, 64}},
+		{"highest", `
+registrar:
+  digest_algorithms: [SHA-256]
+  account_failure_alert: 1000000
+sip:
+  limits: {max_message_bytes: 65507, max_headers: 4096, max_header_bytes: 65507, max_body_bytes: 65507, max_uri_bytes: 8192}
+`, []string{DigestSHA256}, 1000000, SIPLimits{65507, 4096, 65507, 65507, 8192}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := Load(writeConfig(t, tt.yaml))
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := cfg.Registrar
+			if !reflect.DeepEqual(r.DigestAlgorithms, tt.algorithms) || r.AccountFailureAlert != tt.alert || cfg.SIP.Limits != tt.limits {
+				t.Errorf("digest_algorithms %v, account_failure_alert %d, limits %+v; want %v, %d, %+v",
+					r.DigestAlgorithms, r.AccountFailureAlert, cfg.SIP.Limits, tt.algorithms, tt.alert, tt.limits)
+			}
+		})
+	}
+	// Left out, they are the defaults: MD5 alone, 20, and the limits of the example config.
+	cfg, err := Load(writeConfig(t, "registrar:\n  min_expires: 60s\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := SIPLimits{MaxMessageBytes: 65507, MaxHeaders: 512, MaxHeaderBytes: 16384, MaxBodyBytes: 32768, MaxURIBytes: 1024}
+	if r := cfg.Registrar; !reflect.DeepEqual(r.DigestAlgorithms, []string{DigestMD5}) || r.AccountFailureAlert != 20 || cfg.SIP.Limits != want {
+		t.Errorf("defaults: digest_algorithms %v, account_failure_alert %d, limits %+v", r.DigestAlgorithms, r.AccountFailureAlert, cfg.SIP.Limits)
+	}
+}
+
 // A trunk in the file starts from the trunk defaults, so a key left out keeps them and a bool whose
 // default is true can still be turned off, in block style, flow style and through an alias.
 func TestTrunkDefaultsAndOutboundFalse(t *testing.T) {
@@ -238,7 +317,7 @@ trunks:
     inbound_username: carrier-in
     inbound_password: {env: TL_TEST_INBOUND_PW}
 `)
-	cfg, err := Load(path)
+	cfg, err := LoadFor(path, SecretTrunks)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -56,6 +56,11 @@ func (v *validator) verification(c *Verification) {
 	} else if reason := checkWebhookURL(c.WebhookURL); reason != "" {
 		v.add("verification.webhook_url", "%s", reason)
 	}
+	v.webhookToken(c)
+}
+
+// webhookToken checks the token's value; one still to be read is checked when it is read.
+func (v *validator) webhookToken(c *Verification) {
 	if hasControl(c.WebhookToken.Value()) {
 		// It goes into a header; never quote it.
 		v.add("verification.webhook_token", "must not contain control characters")

@@ -7,12 +7,12 @@ import (
 
 func TestVerificationWebhook(t *testing.T) {
 	t.Setenv("TL_TEST_WEBHOOK_TOKEN", testPassword)
-	cfg, err := Load(writeConfig(t, `
+	cfg, err := LoadFor(writeConfig(t, `
 verification:
   sender: webhook
   webhook_url: https://sms.example.com/send?account=7
   webhook_token: {env: TL_TEST_WEBHOOK_TOKEN}
-`))
+`), SecretVerification)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -38,12 +38,14 @@ type app struct {
 	router *router.Router
 }
 
-// loadConfig reads the config file, or returns the embedded defaults.
-func loadConfig(path string) (config.Config, error) {
+// loadConfig reads the config file, or returns the embedded defaults, with
+// the secrets in need read: a command reads only the secrets it uses, so a
+// trunk password in a variable that is not set stops serve, not user list.
+func loadConfig(path string, need config.Secrets) (config.Config, error) {
 	if path == "" {
 		return config.LoadDefaults()
 	}
-	return config.Load(path)
+	return config.LoadFor(path, need)
 }
 
 // newLogger builds the process logger from the config.
@@ -57,10 +59,11 @@ func newLogger(cfg config.Log, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-// openApp loads the config, opens and migrates the database, and builds the
+// openApp loads the config with the secrets in need read (the database DSN
+// is always among them), opens and migrates the database, and builds the
 // directory service.
-func openApp(ctx context.Context, cfgPath string, c *cli) (*app, error) {
-	cfg, err := loadConfig(cfgPath)
+func openApp(ctx context.Context, cfgPath string, need config.Secrets, c *cli) (*app, error) {
+	cfg, err := loadConfig(cfgPath, need|config.SecretDatabase)
 	if err != nil {
 		return nil, err
 	}
@@ -107,9 +110,10 @@ func (a *app) Close() error {
 	return errors.Join(append(errs, a.store.Close())...)
 }
 
-// useApp opens the app, runs fn and closes the app.
-func useApp(ctx context.Context, cfgPath string, c *cli, fn func(*app) error) error {
-	a, err := openApp(ctx, cfgPath, c)
+// useApp opens the app with the secrets in need read, runs fn and closes the
+// app.
+func useApp(ctx context.Context, cfgPath string, need config.Secrets, c *cli, fn func(*app) error) error {
+	a, err := openApp(ctx, cfgPath, need, c)
 	if err != nil {
 		return err
 	}

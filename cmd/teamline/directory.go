@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/teamline/teamline/config"
 	"github.com/teamline/teamline/directory"
 )
 
@@ -34,7 +35,7 @@ func cmdApply(ctx context.Context, args []string, c *cli) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", *file, err)
 	}
-	return useApp(ctx, *cfgPath, c, func(a *app) error {
+	return useApp(ctx, *cfgPath, config.SecretDatabase, c, func(a *app) error {
 		plan, err := a.dir.Apply(ctx, f, *dry)
 		if err != nil {
 			return fmt.Errorf("%s: %w (nothing was changed)", *file, err)

@@ -422,3 +422,145 @@ func TestNodeNameTellsGatewaysOnOneHostApart(t *testing.T) {
 		t.Error("the node name changes between starts")
 	}
 }
+
+// lineOf returns the 1-based line of the config file at path that contains
+// s, failing the test when there is none.
+func lineOf(t *testing.T, path, s string) int {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, l := range strings.Split(string(data), "\n") {
+		if strings.Contains(l, s) {
+			return i + 1
+		}
+	}
+	t.Fatalf("%s has no line with %q", path, s)
+	return 0
+}
+
+// serveRefused runs serve as the binary would, but with a context that has
+// already ended: a config refused at start never gets as far as the
+// context, and a gateway that wrongly starts stops at once (its exit code or
+// error tells) instead of running until the test times out.
+func serveRefused(t *testing.T, cfgPath string) (stderr string, code int) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var out, errb testlog.Buffer
+	code = run(ctx, []string{"serve", "-c", cfgPath}, strings.NewReader(""), &out, &errb)
+	return errb.String(), code
+}
+
+// unsetenv unsets name for the test and restores it afterwards.
+func unsetenv(t *testing.T, name string) {
+	t.Setenv(name, "")
+	os.Unsetenv(name)
+}
+
+// TestTrunkSecretsReadOnlyByServe: a trunk password kept in a variable
+// that is not set, or in a file that does not exist, does not stop the
+// commands that never use a trunk; serve refuses to start and names the
+// file, line, key and the variable or file.
+func TestTrunkSecretsReadOnlyByServe(t *testing.T) {
+	cfg := writeConfig(t, "sqlite")
+	pwFile := filepath.Join(t.TempDir(), "carrier-in-password")
+	f, err := os.OpenFile(cfg, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(f, `trunks:
+  - name: carrier
+    proxy: 127.0.0.1:9
+    username: "4420000000"
+    password: {env: TL_CMD_CARRIER_PASSWORD}
+    inbound_username: carrier-in
+    inbound_password: {file: %q}
+`, pwFile)
+	f.Close()
+	unsetenv(t, "TL_CMD_CARRIER_PASSWORD")
+
+	// The directory commands work.
+	mustRun(t, "", "migrate", "-c", cfg)
+	mustRun(t, "", "number", "add", "-c", cfg, "--number", "+1 512 555 0100", "--kind", "role", "--role", "buyer")
+	mustRun(t, "alice-secret-1\n", "user", "add", "-c", cfg, "--username", "alice", "--name", "Alice Smith", "--sip-password-stdin")
+	if out := mustRun(t, "", "user", "list", "-c", cfg); !strings.Contains(out, "alice") {
+		t.Errorf("user list printed %q", out)
+	}
+	if out := mustRun(t, "", "number", "list", "-c", cfg); !strings.Contains(out, "+15125550100") {
+		t.Errorf("number list printed %q", out)
+	}
+	mustRun(t, "", "lead", "add", "-c", cfg, "--phone", "737-555-9999", "--agent", "buyer=alice")
+	mustRun(t, "", "lead", "list", "-c", cfg)
+	mustRun(t, "", "token", "create", "-c", cfg, "--user", "alice", "--name", "cli")
+	mustRun(t, "", "token", "list", "-c", cfg)
+	if out := mustRun(t, "", "export", "-c", cfg); !strings.Contains(out, "username: alice") {
+		t.Errorf("export printed %q", out)
+	}
+	mustRun(t, "", "apply", "-c", cfg, "-f", "testdata/team.yaml", "--dry-run")
+	if out := mustRun(t, "", "route", "-c", cfg, "--to", "+15125550100", "--from", "+17375559999"); !strings.Contains(out, "alice") {
+		t.Errorf("route printed %q", out)
+	}
+
+	// The gateway does not start, and says why, for both secrets at once.
+	errs, code := serveRefused(t, cfg)
+	for _, want := range []string{
+		fmt.Sprintf("%s:%d: trunks[0].password: environment variable TL_CMD_CARRIER_PASSWORD is not set", cfg, lineOf(t, cfg, "password: {env:")),
+		fmt.Sprintf("%s:%d: trunks[0].inbound_password: secret file: stat %s: no such file or directory", cfg, lineOf(t, cfg, "inbound_password:"), pwFile),
+	} {
+		if code != 1 || !strings.Contains(errs, want) {
+			t.Errorf("serve: exit %d, stderr:\n%s\nwant exit 1 and %q", code, errs, want)
+		}
+	}
+	if strings.Contains(errs, "teamline starting") {
+		t.Errorf("serve started before refusing:\n%s", errs)
+	}
+
+	// With the variable set and the file written, it starts.
+	t.Setenv("TL_CMD_CARRIER_PASSWORD", "carrier-secret")
+	if err := os.WriteFile(pwFile, []byte("carrier-in-secret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	g := serve(t, cfg)
+	if code := g.stop(); code != 0 {
+		t.Fatalf("serve exit %d:\n%s", code, g.log.String())
+	}
+	for _, secret := range []string{"carrier-secret", "carrier-in-secret"} {
+		if strings.Contains(g.log.String(), secret) {
+			t.Errorf("the log shows a trunk password:\n%s", g.log.String())
+		}
+	}
+}
+
+// TestDatabaseDSNSecretReadByEveryDatabaseCommand: the database DSN is read
+// by every command that opens the database, and it is the database used.
+func TestDatabaseDSNSecretReadByEveryDatabaseCommand(t *testing.T) {
+	cfg := writeConfig(t, "sqlite")
+	data, _ := os.ReadFile(cfg)
+	if err := os.WriteFile(cfg, []byte(strings.Replace(string(data), `dsn: ""`, `dsn: {env: TL_CMD_DSN}`, 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	unsetenv(t, "TL_CMD_DSN")
+	unsetenv(t, "TEAMLINE_DATABASE_DSN")
+	want := fmt.Sprintf("%s:%d: database.dsn: environment variable TL_CMD_DSN is not set", cfg, lineOf(t, cfg, "dsn:"))
+	for _, args := range [][]string{{"user", "list"}, {"migrate"}} {
+		_, errs, code := teamline(t, "", append(args, "-c", cfg)...)
+		if code != 1 || !strings.Contains(errs, want) {
+			t.Errorf("teamline %v: exit %d, stderr %q; want exit 1 and %q", args, code, errs, want)
+		}
+	}
+	if errs, code := serveRefused(t, cfg); code != 1 || !strings.Contains(errs, want) {
+		t.Errorf("teamline serve: exit %d, stderr %q; want exit 1 and %q", code, errs, want)
+	}
+	mustRun(t, "", "version")
+
+	db := filepath.Join(t.TempDir(), "from-env.db")
+	t.Setenv("TL_CMD_DSN", db)
+	if out := mustRun(t, "", "migrate", "-c", cfg); !strings.Contains(out, "database sqlite "+db+" is up to date") {
+		t.Errorf("migrate printed %q, want the database from TL_CMD_DSN", out)
+	}
+	if _, err := os.Stat(db); err != nil {
+		t.Errorf("the database named by TL_CMD_DSN was not made: %v", err)
+	}
+}

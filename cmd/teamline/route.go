@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/teamline/teamline/api"
+	"github.com/teamline/teamline/config"
 	"github.com/teamline/teamline/router"
 )
 
@@ -42,7 +43,7 @@ func cmdRoute(ctx context.Context, args []string, c *cli) error {
 		}
 		req.At = t
 	}
-	return useApp(ctx, *cfgPath, c, func(a *app) error {
+	return useApp(ctx, *cfgPath, config.SecretDatabase, c, func(a *app) error {
 		var err error
 		if req.To, err = a.dir.NormalizePhone(*to); err != nil {
 			return fmt.Errorf("-to %q: %w", *to, err)

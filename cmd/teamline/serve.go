@@ -31,7 +31,12 @@ const httpShutdownTimeout = 10 * time.Second
 func cmdServe(ctx context.Context, args []string, c *cli) error {
 	fs := newFlags("serve", c)
 	cfgPath := configFlag(fs)
-	return withApp(ctx, fs, cfgPath, args, c, func(a *app) error { return a.serve(ctx) })
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	// The gateway uses every secret: all are read, and any that cannot be
+	// stops the start with the others' problems, before anything listens.
+	return useApp(ctx, *cfgPath, config.AllSecrets, c, func(a *app) error { return a.serve(ctx) })
 }
 
 // serve runs the gateway until ctx ends or a server fails.
@@ -150,7 +155,11 @@ func (a *app) serve(ctx context.Context) error {
 func (a *app) newSIPServer() (*sip.Server, error) {
 	cfg := a.cfg
 	var ls []sip.Listener
-	opts := []sip.Option{sip.WithUserAgent(cfg.SIP.UserAgent), sip.WithRealm(cfg.SIP.Realm)}
+	lim := cfg.SIP.Limits
+	opts := []sip.Option{sip.WithUserAgent(cfg.SIP.UserAgent), sip.WithRealm(cfg.SIP.Realm), sip.WithLimits(sip.Limits{
+		MaxMessage: lim.MaxMessageBytes, MaxHeaders: lim.MaxHeaders, MaxHeaderBytes: lim.MaxHeaderBytes,
+		MaxBody: lim.MaxBodyBytes, MaxURI: lim.MaxURIBytes,
+	})}
 	if adv := a.sipAdvertise(); adv != "" {
 		opts = append(opts, sip.WithAdvertise(adv))
 	}

@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/teamline/teamline/config"
 	"github.com/teamline/teamline/directory"
 )
 
@@ -38,12 +39,13 @@ func keys(m map[string]func() error) []string {
 	return out
 }
 
-// withApp parses flags, opens the app and runs fn.
+// withApp parses flags, opens the app and runs fn, for the commands that
+// use the database only: of the secrets, only the database DSN is read.
 func withApp(ctx context.Context, fs *flag.FlagSet, cfgPath *string, args []string, c *cli, fn func(*app) error) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	return useApp(ctx, *cfgPath, c, fn)
+	return useApp(ctx, *cfgPath, config.SecretDatabase, c, fn)
 }
 
 func table(w io.Writer, header string, rows func(tw io.Writer)) {
