@@ -103,9 +103,10 @@ type SIP struct {
 	Realm string `yaml:"realm" json:"realm"`
 	// UserAgent is sent in User-Agent and Server headers. Default "Teamline".
 	UserAgent string `yaml:"user_agent" json:"user_agent"`
-	// UnknownSource is what an INVITE or MESSAGE gets when it comes from an address that is neither a
-	// trunk's (inbound_addresses or inbound credentials) nor an authenticated user's: UnknownSourceReject
-	// (403 Forbidden) or UnknownSourceDrop (no answer at all, so scanners learn nothing). Default "reject".
+	// UnknownSource is what an INVITE, MESSAGE or REGISTER from an address that is no trunk's
+	// inbound_addresses gets when its digest credentials fail (everyone there is challenged first, whoever
+	// they claim to be): UnknownSourceReject (403 Forbidden) or UnknownSourceDrop (no answer at all, so
+	// guessers learn nothing). Either way users and non-users get the same answer. Default "reject".
 	UnknownSource string `yaml:"unknown_source" json:"unknown_source"`
 	// Limits bound what the gateway accepts from any SIP peer; larger messages are answered (513, 400)
 	// and never reach call handling.

@@ -111,17 +111,24 @@ func (n *nonces) verify(req *gosip.Request, cred *digest.Credentials, known dire
 	if !valid {
 		return authFailed
 	}
-	var ha1 string
+	var ha1, stand string
 	switch strings.ToUpper(cred.Algorithm) {
 	case "", "MD5":
-		ha1 = known.HA1MD5
+		ha1, stand = known.HA1MD5, nobody.HA1MD5
 	case "SHA-256":
-		ha1 = known.HA1SHA256
+		ha1, stand = known.HA1SHA256, nobody.HA1SHA256
 	default:
 		return authFailed
 	}
-	if ha1 == "" || (cred.QOP != "" && cred.QOP != "auth") {
+	if cred.QOP != "" && cred.QOP != "auth" {
 		return authFailed
+	}
+	// No secret (an unknown user, or one without a SIP login): the digest
+	// is computed all the same, against a secret nobody knows, so that the
+	// time taken does not tell which names exist.
+	missing := ha1 == ""
+	if missing {
+		ha1 = stand
 	}
 	want, err := digest.Digest(&digest.Challenge{
 		Realm: cred.Realm, Nonce: cred.Nonce, Algorithm: cred.Algorithm, Opaque: cred.Opaque,
@@ -130,7 +137,7 @@ func (n *nonces) verify(req *gosip.Request, cred *digest.Credentials, known dire
 		Method: string(req.Method), URI: cred.URI, Username: cred.Username, A1: ha1,
 		Cnonce: cred.Cnonce, Count: cred.Nc,
 	})
-	if err != nil || subtle.ConstantTimeCompare([]byte(strings.ToLower(cred.Response)), []byte(want.Response)) != 1 {
+	if err != nil || subtle.ConstantTimeCompare([]byte(strings.ToLower(cred.Response)), []byte(want.Response)) != 1 || missing {
 		return authFailed
 	}
 	if stale {
@@ -138,6 +145,14 @@ func (n *nonces) verify(req *gosip.Request, cred *digest.Credentials, known dire
 	}
 	return authOK
 }
+
+// nobody is the stand-in secret of names without one: random, never
+// stored or shown, so no answer can match it (and missing fails anyway).
+var nobody = func() directory.SIPCredential {
+	var b [32]byte
+	_, _ = rand.Read(b[:])
+	return directory.HA1("nobody", "nowhere", base64.RawURLEncoding.EncodeToString(b[:]))
+}()
 
 func qopList(q string) []string {
 	if q == "" {

@@ -120,3 +120,44 @@ func TestChallengesFollowConfiguredAlgorithms(t *testing.T) {
 		}
 	}
 }
+
+// A name without a secret (no such user, or no SIP login) fails like a
+// wrong password, whatever it answers, and after the same digest work:
+// BenchmarkVerify compares the two.
+func TestDigestVerifyWithoutSecret(t *testing.T) {
+	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	n := newNonces(5*time.Minute, []string{"MD5"}, func() time.Time { return now })
+	req := gosip.NewRequest(gosip.INVITE, gosip.Uri{Scheme: "sip", User: "+15125550100", Host: "gw.example"})
+	for _, alg := range []string{"MD5", "SHA-256", ""} {
+		c, err := digest.Digest(&digest.Challenge{Realm: "teamline", Nonce: n.issue(), Algorithm: alg, QOP: []string{"auth"}},
+			digest.Options{Method: "INVITE", URI: "sip:+15125550100@gw.example", Username: "nobody", Password: "", Count: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := n.verify(req, c, directory.SIPCredential{}); got != authFailed {
+			t.Errorf("%q: verify without a secret = %v, want failed", alg, got)
+		}
+	}
+}
+
+func BenchmarkVerify(b *testing.B) {
+	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	n := newNonces(5*time.Minute, []string{"MD5"}, func() time.Time { return now })
+	req := gosip.NewRequest(gosip.REGISTER, gosip.Uri{Scheme: "sip", Host: "gw.example"})
+	c, err := digest.Digest(&digest.Challenge{Realm: "teamline", Nonce: n.issue(), Algorithm: "MD5", QOP: []string{"auth"}},
+		digest.Options{Method: "REGISTER", URI: "sip:gw.example", Username: "alice", Password: "guess", Count: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for name, known := range map[string]directory.SIPCredential{
+		"user": directory.HA1("alice", "teamline", "s3cret"), "nobody": {},
+	} {
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				if n.verify(req, c, known) != authFailed {
+					b.Fatal("not failed")
+				}
+			}
+		})
+	}
+}

@@ -358,6 +358,11 @@ func (p *phone) registerOver(gw *gateway, transport, user, password string, expi
 
 // call places a call from this phone (as a trunk or agent) to user@gw.
 func (p *phone) call(gw *gateway, to, from string, auth *sipgo.DigestAuth, headers ...gosip.Header) (*sipgo.DialogClientSession, error) {
+	return p.callWith(gw, to, from, auth, "application/sdp", p.rtp.sdp(), headers...)
+}
+
+// callWith is call with the INVITE's body and its type given.
+func (p *phone) callWith(gw *gateway, to, from string, auth *sipgo.DigestAuth, contentType, body string, headers ...gosip.Header) (*sipgo.DialogClientSession, error) {
 	host, port, _ := net.SplitHostPort(p.addr)
 	var portN int
 	fmt.Sscan(port, &portN)
@@ -366,11 +371,11 @@ func (p *phone) call(gw *gateway, to, from string, auth *sipgo.DigestAuth, heade
 	fh := &gosip.FromHeader{Address: gosip.Uri{Scheme: "sip", User: from, Host: host}, Params: gosip.NewParams()}
 	fh.Params.Add("tag", gosip.GenerateTagN(8))
 	req.AppendHeader(fh)
-	req.AppendHeader(gosip.NewHeader("Content-Type", "application/sdp"))
+	req.AppendHeader(gosip.NewHeader("Content-Type", contentType))
 	for _, h := range headers {
 		req.AppendHeader(h)
 	}
-	req.SetBody([]byte(p.rtp.sdp()))
+	req.SetBody([]byte(body))
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	p.mu.Lock()

@@ -17,6 +17,10 @@ type guard struct {
 
 	mu    sync.Mutex
 	addrs map[netip.Addr]*guardEntry
+
+	// accounts counts failures per user name as well (see accountWatch);
+	// it has its own lock.
+	accounts accountWatch
 }
 
 type guardEntry struct {

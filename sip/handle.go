@@ -36,7 +36,7 @@ func (s *Server) methodTable() map[gosip.RequestMethod]methodHandler {
 		gosip.BYE:      noDialog,
 		gosip.CANCEL:   noDialog,
 		gosip.INFO:     noDialog,
-		gosip.MESSAGE:  message,
+		gosip.MESSAGE:  s.message,
 	}
 }
 
@@ -163,10 +163,27 @@ func optionsPing(context.Context, *gosip.Request) error { return nil }
 // layer), the request is for a call we do not know (RFC 3261 15.1.2, 9.2).
 func noDialog(context.Context, *gosip.Request) error { return errNoDialog }
 
-// message: texts are not routed yet.
-func message(_ context.Context, req *gosip.Request) error {
+// message: texts are not routed yet. With telephony on, the sender is
+// identified first like the caller of an INVITE (a trunk, or a user who
+// answers the digest challenge), so a MESSAGE tells an outsider no more
+// about the team's users than an INVITE does; the recipient is cleaned as
+// a dialled user (404 for what is neither a number nor a name). Short
+// numbers are no error here: SMS short codes are destinations of texts.
+func (s *Server) message(ctx context.Context, req *gosip.Request) error {
 	if inDialog(req) {
 		return errNoDialog
+	}
+	if s.opts.backend == nil {
+		return errNoRoute
+	}
+	actx, cancel := context.WithTimeout(ctx, telephonyTimeout)
+	_, err := s.identify(actx, req)
+	cancel()
+	if err != nil {
+		return err
+	}
+	if _, err := dialledOf(req.Recipient); err != nil {
+		return err
 	}
 	return errNoRoute
 }

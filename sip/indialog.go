@@ -56,7 +56,7 @@ func (s *Server) serveInDialog(log *slog.Logger, req *gosip.Request, tx gosip.Se
 	case gosip.INVITE:
 		decision := s.reinvite(ctx, c, side, req)
 		var ack <-chan struct{}
-		if decision != nil && statusOK(decision) {
+		if statusOK(decision) {
 			// Registered before the 200 leaves, so its ACK cannot
 			// arrive first.
 			ack = c.expectAck(side, req)
@@ -207,11 +207,17 @@ func (s *Server) reinvite(ctx context.Context, c *call, side int, req *gosip.Req
 	if !active && !local {
 		return &reply{code: 491, reason: "Request Pending"}
 	}
-	if len(req.Body()) == 0 {
+	// The same body rules as the first INVITE: application/sdp, or its
+	// session part of a multipart body; any other type gets 415.
+	body, err := sessionBody(req)
+	if err != nil {
+		return err
+	}
+	if len(body) == 0 {
 		// Offerless re-INVITE: answer with the current session.
 		return &reply{code: 488, reason: "Not Acceptable Here", why: "re-INVITE without SDP"}
 	}
-	offer, err := media.ParseSDP(req.Body())
+	offer, err := media.ParseSDP(body)
 	if err == nil {
 		err = offer.Answerable()
 	}

@@ -4,72 +4,12 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"strings"
 
 	gosip "github.com/emiago/sipgo/sip"
 
 	"github.com/teamline/teamline/billing"
-	"github.com/teamline/teamline/directory"
 	"github.com/teamline/teamline/media"
 )
-
-// party is who sent an INVITE: a trunk, or an authenticated user.
-type party struct {
-	trunk *Trunk
-	user  *directory.User
-}
-
-// identify tells a trunk from a user (RFC 3261 22: digest for users; trunks
-// by source address or their own credentials). It returns the decision to
-// send instead when the sender is neither (challenge, 403, or nothing).
-func (s *Server) identify(ctx context.Context, req *gosip.Request) (party, error) {
-	b := s.opts.backend
-	src := sourceAddr(req)
-	if t := b.trunkBySource(src); t != nil {
-		return party{trunk: t}, nil
-	}
-	if s.guard.blocked(src) {
-		s.metrics.authFailures.WithLabelValues("blocked").Inc()
-		return party{}, errDrop
-	}
-	cred := digestCredentials(req, s.opts.realm)
-	if cred == nil {
-		// Challenged when a trunk authenticates by digest (then without a
-		// database query: a scanner's every INVITE gets here), or when
-		// the sender claims to be a user with a SIP login.
-		if b.hasInboundCredentials() || s.sipUser(ctx, req) {
-			return party{}, s.challenge(req, false)
-		}
-		if b.Registrar.DropUnknown {
-			return party{}, errDrop
-		}
-		return party{}, &reply{code: 403, reason: "Forbidden", why: "unknown source"}
-	}
-	if t := b.trunkByInboundUser(cred.Username); t != nil {
-		switch s.nonces.verify(req, cred, t.inboundHA1) {
-		case authOK:
-			return party{trunk: t}, nil
-		case authStale:
-			return party{}, s.challenge(req, true)
-		}
-		return party{}, s.authFailed(src, "trunk", cred.Username)
-	}
-	u, err := s.authenticateUser(ctx, req)
-	if err != nil {
-		return party{}, err
-	}
-	return party{user: &u}, nil
-}
-
-// sipUser reports whether the From user of req is a user with a SIP login.
-func (s *Server) sipUser(ctx context.Context, req *gosip.Request) bool {
-	f := req.From()
-	if f == nil {
-		return false
-	}
-	u, err := s.opts.backend.Directory.GetUserByUsername(ctx, strings.ToLower(f.Address.User))
-	return err == nil && u.SIP != nil
-}
 
 // serveInvite runs one call from its first INVITE to its end. It returns
 // once the caller has its final response; an answered call goes on in a
@@ -87,13 +27,8 @@ func (s *Server) serveInvite(ctx context.Context, log *slog.Logger, req *gosip.R
 		s.respond(ctx, log, req, tx, &telephonyDisabledError{reason: why})
 		return
 	}
-	actx, cancel := context.WithTimeout(ctx, telephonyTimeout)
-	p, err := s.identify(actx, req)
-	cancel()
-	if err != nil {
-		s.respond(ctx, log, req, tx, err)
-		return
-	}
+	// Checks of the request itself come before authentication, in RFC
+	// 3261 8.2's order (docs/SIP-EDGE.md): they tell nothing about users.
 	// A call the gateway forwards comes back if a trunk routes the number
 	// to the gateway again: Max-Forwards, carried over to the outgoing leg
 	// less one, ends such a loop (RFC 3261 16.3 step 3, 16.6 step 3).
@@ -105,11 +40,29 @@ func (s *Server) serveInvite(ctx context.Context, log *slog.Logger, req *gosip.R
 		s.respond(ctx, log, req, tx, &reply{code: 483, reason: "Too Many Hops"})
 		return
 	}
-	if len(req.Body()) == 0 {
+	body, err := sessionBody(req)
+	if err != nil {
+		s.respond(ctx, log, req, tx, err)
+		return
+	}
+	actx, cancel := context.WithTimeout(ctx, telephonyTimeout)
+	p, err := s.identify(actx, req)
+	cancel()
+	if err != nil {
+		s.respond(ctx, log, req, tx, err)
+		return
+	}
+	// Whom the call is for, clean before anything is looked up.
+	to, err := dialledOf(req.Recipient)
+	if err != nil {
+		s.respond(ctx, log, req, tx, err)
+		return
+	}
+	if len(body) == 0 {
 		s.respond(ctx, log, req, tx, sdpError(errNoOffer))
 		return
 	}
-	offer, err := media.ParseSDP(req.Body())
+	offer, err := media.ParseSDP(body)
 	if err == nil {
 		err = offer.Answerable()
 	}
@@ -119,13 +72,11 @@ func (s *Server) serveInvite(ctx context.Context, log *slog.Logger, req *gosip.R
 	}
 	c := &call{s: s, log: log, start: b.Now(), offerA: offer, ended: make(chan struct{}), hops: hops - 1}
 	c.rec = billing.CallRecord{CallID: callID(req), Node: b.Node, Start: c.start}
-	if f := req.From(); f != nil {
-		c.rec.From = truncate(f.Address.User, 64)
-	}
-	c.rec.To = truncate(req.Recipient.User, 64)
+	from, _ := callerOf(req)
+	c.rec.From, c.rec.To = from, to.value
 
 	pctx, cancel := context.WithTimeout(ctx, telephonyTimeout)
-	plan, err := s.plan(pctx, c, p, req)
+	plan, err := s.plan(pctx, c, p, req, to)
 	cancel()
 	if err != nil {
 		s.respond(ctx, log, req, tx, err)

@@ -15,6 +15,7 @@ type metrics struct {
 	registrations   prometheus.Collector
 	authFailures    *prometheus.CounterVec
 	authBlocks      prometheus.Counter
+	accountAlerts   prometheus.Counter
 	activeCalls     prometheus.Gauge
 	calls           *prometheus.CounterVec
 	setup           prometheus.Histogram
@@ -40,6 +41,12 @@ func newMetrics(countRegistrations func() float64) *metrics {
 		authBlocks: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "teamline_sip_auth_blocks_total",
 			Help: "Addresses blocked after repeated authentication failures.",
+		}),
+		// Not labelled by user name: the names are the attacker's
+		// choice, and each would be a time series of its own.
+		accountAlerts: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "teamline_sip_auth_account_alerts_total",
+			Help: "Times a user name (known or not) failed digest authentication registrar.account_failure_alert times within registrar.failure_window, from any addresses; each is logged with the name.",
 		}),
 		activeCalls: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "teamline_calls_active",
@@ -89,11 +96,12 @@ func methodLabel(m gosip.RequestMethod) string {
 //	teamline_sip_registrations                    gauge
 //	teamline_sip_auth_failures_total{reason}      counter
 //	teamline_sip_auth_blocks_total                counter
+//	teamline_sip_auth_account_alerts_total        counter
 //	teamline_calls_active                         gauge
 //	teamline_calls_total{direction,result}        counter
 //	teamline_call_setup_seconds                   histogram
 //	teamline_trunk_registered{trunk}              gauge
 func (s *Server) Collectors() []prometheus.Collector {
 	m := s.metrics
-	return []prometheus.Collector{m.requests, m.registrations, m.authFailures, m.authBlocks, m.activeCalls, m.calls, m.setup, m.trunkRegistered}
+	return []prometheus.Collector{m.requests, m.registrations, m.authFailures, m.authBlocks, m.accountAlerts, m.activeCalls, m.calls, m.setup, m.trunkRegistered, s.edge.rejected}
 }

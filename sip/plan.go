@@ -38,32 +38,48 @@ type agentTargets struct {
 }
 
 // plan decides the targets of a call and fills in its record.
-func (s *Server) plan(ctx context.Context, c *call, p party, req *gosip.Request) (*callPlan, error) {
+// to is the Request-URI user, cleaned (dialledOf).
+func (s *Server) plan(ctx context.Context, c *call, p party, req *gosip.Request, to dialled) (*callPlan, error) {
 	if p.trunk != nil {
-		return s.planInbound(ctx, c, p.trunk, req)
+		return s.planInbound(ctx, c, p.trunk, req, to)
 	}
-	return s.planFromUser(ctx, c, p.user, req)
+	return s.planFromUser(ctx, c, p.user, req, to)
+}
+
+// numberOf is the E.164 form of a dialled number, or the answer to one
+// that is not a number: 484 when it is shorter than any number, else 404.
+func (s *Server) numberOf(to dialled) (string, error) {
+	if !to.number {
+		return "", notDiallable("is not a phone number")
+	}
+	e, err := s.opts.backend.Phones.Normalize(to.value)
+	switch {
+	case err == nil:
+		return e, nil
+	case to.short():
+		return "", errIncomplete
+	}
+	return "", notDiallable("is not a valid phone number")
 }
 
 // planInbound routes a call from a trunk to a DID.
-func (s *Server) planInbound(ctx context.Context, c *call, t *Trunk, req *gosip.Request) (*callPlan, error) {
+func (s *Server) planInbound(ctx context.Context, c *call, t *Trunk, req *gosip.Request, to dialled) (*callPlan, error) {
 	b := s.opts.backend
 	c.rec.Direction, c.rec.Trunk = billing.Inbound, t.Name
-	did, err := b.Phones.Normalize(req.Recipient.User)
+	// A trunk calls one of the team's numbers: anything that is no valid
+	// number is refused before the router looks it up.
+	did, err := s.numberOf(to)
 	if err != nil {
-		did = req.Recipient.User
+		return nil, err
 	}
-	from := ""
-	display := ""
-	if f := req.From(); f != nil {
-		from = f.Address.User
-		display = f.DisplayName
-	}
+	// The caller, cleaned like the dialled user; one that is neither a
+	// number nor a name is anonymous.
+	from, display := callerOf(req)
 	if e, err := b.Phones.Normalize(from); err == nil {
 		from = e
 	}
 	c.rec.From, c.rec.To, c.rec.Dialed = truncate(from, 64), truncate(did, 64), truncate(did, 64)
-	d, err := b.Router.Route(ctx, router.Request{Kind: router.KindCall, From: from, To: did, CallID: req.CallID().Value()})
+	d, err := b.Router.Route(ctx, router.Request{Kind: router.KindCall, From: from, To: did, CallID: callID(req)})
 	if err != nil {
 		return nil, s.storeError(err)
 	}
@@ -120,12 +136,13 @@ func (s *Server) planInbound(ctx context.Context, c *call, t *Trunk, req *gosip.
 
 // planFromUser places a call from an agent's phone: to another agent
 // (extension) or out through a trunk.
-func (s *Server) planFromUser(ctx context.Context, c *call, u *directory.User, req *gosip.Request) (*callPlan, error) {
+func (s *Server) planFromUser(ctx context.Context, c *call, u *directory.User, req *gosip.Request, to dialled) (*callPlan, error) {
 	b := s.opts.backend
 	c.rec.From, c.rec.Username = u.Username, u.Username
-	dialled := req.Recipient.User
 	plan := &callPlan{username: u.Username, from: caller{user: u.Username, display: u.Name}}
-	if peer, err := b.Directory.GetUserByUsername(ctx, strings.ToLower(dialled)); err == nil && peer.SIP != nil {
+	// A name first (usernames may be all digits, "101"), then a number;
+	// what cannot be a username ("+1512...") is not looked up as one.
+	if peer, ok := s.sipPeer(ctx, to); ok {
 		c.rec.Direction, c.rec.To = billing.Internal, peer.Username
 		c.rec.Route = "internal call to user " + peer.Username
 		var terr error
@@ -139,9 +156,9 @@ func (s *Server) planFromUser(ctx context.Context, c *call, u *directory.User, r
 		return plan, nil
 	}
 	c.rec.Direction = billing.Outbound
-	number, err := b.Phones.Normalize(dialled)
+	number, err := s.numberOf(to)
 	if err != nil {
-		return nil, &reply{code: 404, reason: "Not Found", why: "not a user or a phone number"}
+		return nil, err
 	}
 	c.rec.To = number
 	settings, err := b.Directory.GetSettings(ctx)
@@ -183,6 +200,15 @@ func (s *Server) planFromUser(ctx context.Context, c *call, u *directory.User, r
 		plan.result, plan.code, plan.reason = billing.ResultUnavailable, 503, "No Outbound Trunk"
 	}
 	return plan, nil
+}
+
+// sipPeer returns the user with a SIP login that to names, if any.
+func (s *Server) sipPeer(ctx context.Context, to dialled) (directory.User, bool) {
+	if !plausibleUsername(to.value) {
+		return directory.User{}, false
+	}
+	peer, err := s.opts.backend.Directory.GetUserByUsername(ctx, to.value)
+	return peer, err == nil && peer.SIP != nil
 }
 
 // outbound checks that u may call number (R-ACC-2, R-OUT-3) and picks the

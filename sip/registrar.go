@@ -176,66 +176,6 @@ func (s *Server) updateBindings(ctx context.Context, req *gosip.Request, usernam
 	return nil
 }
 
-// authenticateUser checks the digest credentials of req against the
-// directory. It returns the user, or the decision to send instead: a
-// challenge, 403, or nothing at all for a blocked address.
-func (s *Server) authenticateUser(ctx context.Context, req *gosip.Request) (directory.User, error) {
-	b := s.opts.backend
-	src := sourceAddr(req)
-	if s.guard.blocked(src) {
-		s.metrics.authFailures.WithLabelValues("blocked").Inc()
-		return directory.User{}, errDrop
-	}
-	cred := digestCredentials(req, s.opts.realm)
-	if cred == nil {
-		return directory.User{}, s.challenge(req, false)
-	}
-	user, err := b.Directory.GetUserByUsername(ctx, cred.Username)
-	var known directory.SIPCredential
-	switch {
-	case errors.Is(err, directory.ErrNotFound):
-	case err != nil:
-		return directory.User{}, s.storeError(err)
-	case user.SIP != nil && user.SIP.Realm == s.opts.realm:
-		known = *user.SIP
-	}
-	switch s.nonces.verify(req, cred, known) {
-	case authOK:
-		s.guard.succeed(src)
-		return user, nil
-	case authStale:
-		return directory.User{}, s.challenge(req, true)
-	}
-	return directory.User{}, s.authFailed(src, "user", cred.Username)
-}
-
-// authFailed counts a failed authentication and answers 403.
-func (s *Server) authFailed(src netip.Addr, kind, username string) error {
-	s.metrics.authFailures.WithLabelValues("bad_credentials").Inc()
-	if s.guard.fail(src) {
-		s.metrics.authBlocks.Inc()
-		s.log.Warn("sip address blocked after repeated authentication failures",
-			"source", src.String(), "for", s.opts.backend.Registrar.BlockDuration.String())
-	}
-	s.log.Info("sip authentication failed", "source", src.String(), "identity", kind, "username", truncate(username, 64))
-	return &reply{code: 403, reason: "Forbidden", why: "authentication failed"}
-}
-
-// challenge is a 401 (REGISTER) or 407 (other requests) with our
-// challenges.
-func (s *Server) challenge(req *gosip.Request, stale bool) error {
-	_, header, code := authHeaderName(req.Method)
-	reason := "Unauthorized"
-	if code == 407 {
-		reason = "Proxy Authentication Required"
-	}
-	r := &reply{code: code, reason: reason}
-	for _, v := range s.nonces.challenges(s.opts.realm, stale) {
-		r.headers = append(r.headers, gosip.NewHeader(header, v))
-	}
-	return r
-}
-
 // storeError turns a database failure into 500 or 503 for the phone, and
 // logs it for the operator.
 func (s *Server) storeError(err error) error {

@@ -109,16 +109,6 @@ func (b *Backend) trunkByInboundUser(username string) *Trunk {
 	return nil
 }
 
-// hasInboundCredentials reports whether any trunk authenticates by digest.
-func (b *Backend) hasInboundCredentials() bool {
-	for i := range b.Trunks {
-		if b.Trunks[i].InboundUsername != "" {
-			return true
-		}
-	}
-	return false
-}
-
 // outboundTrunks lists the trunks for outbound calls in failover order; a
 // number bound to a trunk (Number.Trunk) puts that trunk first.
 func (b *Backend) outboundTrunks(prefer string) []*Trunk {

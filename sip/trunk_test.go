@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emiago/sipgo"
 	gosip "github.com/emiago/sipgo/sip"
 
 	"github.com/teamline/teamline/billing"
@@ -167,6 +168,9 @@ func TestTrunkInboundByCredentials(t *testing.T) {
 	}
 }
 
+// A request from an address that is no trunk's is challenged whatever the
+// mode (so that answers tell nothing about which users exist); credentials
+// that fail get 403, or with sip.unknown_source: drop nothing at all.
 func TestUnknownSourceRejectedOrDropped(t *testing.T) {
 	for _, drop := range []bool{false, true} {
 		gw := startGatewayWith(t, gatewayTeam, func(b *sip.Backend) {
@@ -177,12 +181,17 @@ func TestUnknownSourceRejectedOrDropped(t *testing.T) {
 		req := newInvite(t, "udp", gw.Addr("udp"))
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		res, err := scanner.client.Do(ctx, req)
+		if err != nil || res.StatusCode != 407 {
+			cancel()
+			t.Fatalf("drop %v: got %v %v, want 407", drop, res, err)
+		}
+		res, err = scanner.client.DoDigestAuth(ctx, req, res, sipgo.DigestAuth{Username: "scanner", Password: "guess"})
 		cancel()
 		switch {
 		case drop && err == nil:
-			t.Errorf("drop: got %d, want no answer", res.StatusCode)
+			t.Errorf("drop: failed credentials got %d, want no answer", res.StatusCode)
 		case !drop && (err != nil || res.StatusCode != 403):
-			t.Errorf("reject: got %v %v, want 403", res, err)
+			t.Errorf("reject: failed credentials got %v %v, want 403", res, err)
 		}
 	}
 }

@@ -327,10 +327,10 @@ func TestDirectoryRoundTrip(t *testing.T) {
 				t.Errorf("last rule = %v", rules[4])
 			}
 			// With a buyer number telephony is on: an INVITE from an
-			// address that is neither a trunk nor a user is refused
-			// rather than "disabled".
-			if got := sipRequest(t, g.sipUDP, "INVITE", "+15125550100"); !strings.HasPrefix(got, "SIP/2.0 403") {
-				t.Errorf("INVITE with a buyer number: %q, want 403", got)
+			// address that is no trunk's must authenticate (challenged,
+			// whoever it claims to be) rather than hear "disabled".
+			if got := sipRequest(t, g.sipUDP, "INVITE", "+15125550100"); !strings.HasPrefix(got, "SIP/2.0 407") {
+				t.Errorf("INVITE with a buyer number: %q, want 407", got)
 			}
 			if code := g.stop(); code != 0 {
 				t.Fatalf("serve exit %d:\n%s", code, g.log.String())
