@@ -43,11 +43,18 @@ var loopback = []sip.Listener{
 // returned nil and left no goroutine behind.
 func startServer(t testing.TB, tel sip.Telephony, listeners []sip.Listener, opts ...sip.Option) *testServer {
 	t.Helper()
+	return startServerLogging(t, slog.LevelDebug, tel, listeners, opts...)
+}
+
+// startServerLogging is startServer with the server logging at level: a
+// fuzz run's millions of messages would fill memory at Debug.
+func startServerLogging(t testing.TB, level slog.Level, tel sip.Telephony, listeners []sip.Listener, opts ...sip.Option) *testServer {
+	t.Helper()
 	// Only goroutines started from here on count: a leak is reported by
 	// the test that made it, not by every test after it.
 	before := goleak.IgnoreCurrent()
 	logs := &testlog.Buffer{}
-	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: level}))
 	srv, err := sip.NewServer(log, listeners, tel, opts...)
 	if err != nil {
 		t.Fatalf("NewServer: %v", err)

@@ -53,24 +53,23 @@ var compact = map[string]string{
 	"d": "Request-Disposition", "x": "Session-Expires", "y": "Identity", "j": "Reject-Contact",
 }
 
-var kindByName = func() map[string]kind {
-	m := make(map[string]kind, kindCount)
-	for k := kindVia; k < kindCount; k++ {
-		m[strings.ToLower(kindNames[k])] = k
-	}
-	return m
-}()
-
 // kindOf returns the kind of a header name (any case, compact forms) and
-// its full name.
+// its full name. It runs for every header line, so it compares in place
+// rather than lower-casing a copy.
 func kindOf(name string) (kind, string) {
 	if len(name) == 1 {
-		if full, ok := compact[strings.ToLower(name)]; ok {
-			name = full
+		c := name[0] | 0x20
+		for k, full := range compact {
+			if k[0] == c {
+				name = full
+				break
+			}
 		}
 	}
-	if k, ok := kindByName[strings.ToLower(name)]; ok {
-		return k, kindNames[k]
+	for k := kindVia; k < kindCount; k++ {
+		if len(kindNames[k]) == len(name) && strings.EqualFold(kindNames[k], name) {
+			return k, kindNames[k]
+		}
 	}
 	return kindOther, name
 }
@@ -99,6 +98,17 @@ func tokenChar(c byte) bool {
 func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' }
+
+// hasAny is strings.ContainsAny for a few ASCII bytes, without building a
+// set on every call.
+func hasAny(s, chars string) bool {
+	for i := 0; i < len(s); i++ {
+		if strings.IndexByte(chars, s[i]) >= 0 {
+			return true
+		}
+	}
+	return false
+}
 
 // splitList splits a header value at the commas that separate its values
 // (RFC 3261 7.3.1), not those inside quoted strings or <...>.
@@ -396,7 +406,7 @@ func appendAddress(dst []byte, s string, angleOnly bool) ([]byte, error) {
 			return nil, errors.New("no > after <")
 		}
 		uri, rest = s[1:gt], s[gt+1:]
-		if strings.ContainsAny(uri, " \t<") {
+		if hasAny(uri, " \t<") {
 			return nil, errors.New("whitespace inside <URI>")
 		}
 	default:
@@ -408,7 +418,7 @@ func appendAddress(dst []byte, s string, angleOnly bool) ([]byte, error) {
 			n = len(s)
 		}
 		uri, rest = s[:n], s[n:]
-		if strings.ContainsAny(uri, " \t,?>\"") {
+		if hasAny(uri, " \t,?>\"") {
 			return nil, errorf("URI %q must be in <> or is malformed", truncate(uri, 32))
 		}
 	}
@@ -470,7 +480,7 @@ func plainCSeq(s string) (plain, method string, err error) {
 
 // checkCallID: callid = word [ "@" word ] (RFC 3261 25.1): no whitespace.
 func checkCallID(s string) error {
-	if s == "" || strings.ContainsAny(s, " \t") {
+	if s == "" || hasAny(s, " \t") {
 		return errors.New("must be one word without spaces")
 	}
 	return nil
