@@ -3,6 +3,8 @@ package intake
 import (
 	"strings"
 	"testing"
+
+	gosip "github.com/emiago/sipgo/sip"
 )
 
 // The intake's cost per message: go test -run '^$' -bench . -benchmem ./sip/intake/
@@ -59,6 +61,18 @@ func BenchmarkStreamInvite(b *testing.B) {
 		s.Feed(benchInvite)
 		if f, ok := s.Next(dst); !ok || f.Msg == nil {
 			b.Fatal("not framed")
+		}
+	}
+}
+
+// BenchmarkSIPStackParse is what the SIP stack behind spends reading the
+// same INVITE, for scale.
+func BenchmarkSIPStackParse(b *testing.B) {
+	b.SetBytes(int64(len(benchInvite)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := gosip.ParseMessage(benchInvite); err != nil {
+			b.Fatal(err)
 		}
 	}
 }

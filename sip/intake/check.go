@@ -251,8 +251,8 @@ func (c *Checker) lines(head []byte) ([]string, *fault) {
 		line = strings.TrimSuffix(line, "\r")
 		if len(out) > 0 && line != "" && (line[0] == ' ' || line[0] == '\t') {
 			// A continuation: LWS, which is one SP to the value.
-			prev := strings.TrimRight(out[len(out)-1], " \t")
-			out[len(out)-1] = prev + " " + strings.TrimLeft(line, " \t")
+			prev := trimRightWSP(out[len(out)-1])
+			out[len(out)-1] = prev + " " + trimLeftWSP(line)
 		} else {
 			out = append(out, line)
 		}
@@ -302,13 +302,23 @@ func quoteName(line string) string {
 	return name
 }
 
+// containsSIPSlash reports whether line holds "SIP/" in any case.
+func containsSIPSlash(line string) bool {
+	for i := 0; i+4 <= len(line); i++ {
+		if line[i]|0x20 == 's' && line[i+1]|0x20 == 'i' && line[i+2]|0x20 == 'p' && line[i+3] == '/' {
+			return true
+		}
+	}
+	return false
+}
+
 // startLine reads the request or status line (RFC 3261 7.1, 7.2).
 func (m *message) startLine(line string, maxURI int) *fault {
 	if len(line) >= 4 && strings.EqualFold(line[:4], "SIP/") {
 		return m.statusLine(line)
 	}
 	m.request = true
-	if !strings.Contains(strings.ToUpper(line), "SIP/") {
+	if !containsSIPSlash(line) {
 		return newFault(400, "Bad Request", "not_sip", "not a SIP message")
 	}
 	method, rest, ok := strings.Cut(line, " ")
@@ -318,7 +328,7 @@ func (m *message) startLine(line string, maxURI int) *fault {
 	}
 	m.method = method
 	uri, version, ok := strings.Cut(rest, " ")
-	if !ok || strings.ContainsAny(version, " \t") || uri == "" || strings.ContainsAny(uri, "\t") {
+	if !ok || hasAny(version, wsp) || uri == "" || hasAny(uri, wsp) {
 		return newFault(400, "Bad Request Line", "bad_request_line", "the request line is not METHOD SP Request-URI SP SIP/2.0 (one space apart, none at the end)")
 	}
 	m.uri = uri
@@ -372,7 +382,7 @@ func (c *Checker) readHeaders(m *message, lines []string) *fault {
 	m.headers = make([]header, 0, len(lines))
 	for _, line := range lines {
 		name, value, ok := strings.Cut(line, ":")
-		name = strings.TrimRight(name, " \t")
+		name = trimRightWSP(name)
 		if !ok || !isToken(name) {
 			if f == nil {
 				f = newFault(400, "Bad Header", "bad_header", "a header line without a name and colon: "+quoteName(line))
@@ -384,7 +394,7 @@ func (c *Checker) readHeaders(m *message, lines []string) *fault {
 			full = name
 		}
 		i := len(m.headers)
-		m.headers = append(m.headers, header{kind: k, name: full, value: strings.Trim(value, " \t")})
+		m.headers = append(m.headers, header{kind: k, name: full, value: trimWSP(value)})
 		if m.first[k] < 0 {
 			m.first[k] = i
 		}

@@ -87,28 +87,67 @@ func isToken(s string) bool {
 	return true
 }
 
-func tokenChar(c byte) bool {
-	switch {
-	case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-		return true
+func tokenChar(c byte) bool { return tokenChars[c] }
+
+// tokenChars is the RFC 3261 25.1 token set, looked up per byte.
+var tokenChars = func() (t [256]bool) {
+	for c := 0; c < 256; c++ {
+		b := byte(c)
+		t[c] = isAlnum(b) || strings.IndexByte("-.!%*_+`'~", b) >= 0
 	}
-	return strings.IndexByte("-.!%*_+`'~", c) >= 0
-}
+	return t
+}()
 
 func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' }
 
-// hasAny is strings.ContainsAny for a few ASCII bytes, without building a
-// set on every call.
-func hasAny(s, chars string) bool {
+// byteSet is a set of bytes built once, for scans that run on every
+// message (strings.ContainsAny and Trim build one per call).
+type byteSet [256]bool
+
+func newByteSet(chars string) *byteSet {
+	var b byteSet
+	for i := 0; i < len(chars); i++ {
+		b[chars[i]] = true
+	}
+	return &b
+}
+
+// hasAny reports whether s holds a byte of set.
+func hasAny(s string, set *byteSet) bool {
 	for i := 0; i < len(s); i++ {
-		if strings.IndexByte(chars, s[i]) >= 0 {
+		if set[s[i]] {
 			return true
 		}
 	}
 	return false
 }
+
+// Sets of the scans below.
+var (
+	wsp          = newByteSet(" \t")
+	notInAngle   = newByteSet(" \t<")
+	notInAddrSpc = newByteSet(" \t,?>\"")
+	notInSIPURI  = newByteSet(" \t<>\"")
+)
+
+// trimWSP, trimLeftWSP and trimRightWSP remove spaces and tabs.
+func trimLeftWSP(s string) string {
+	for len(s) > 0 && isSpace(s[0]) {
+		s = s[1:]
+	}
+	return s
+}
+
+func trimRightWSP(s string) string {
+	for len(s) > 0 && isSpace(s[len(s)-1]) {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+func trimWSP(s string) string { return trimRightWSP(trimLeftWSP(s)) }
 
 // splitList splits a header value at the commas that separate its values
 // (RFC 3261 7.3.1), not those inside quoted strings or <...>.
@@ -127,14 +166,14 @@ func splitList(v string) ([]string, error) {
 		case c == '>':
 			angle = false
 		case c == ',' && !angle:
-			out = append(out, strings.Trim(v[start:i], " \t"))
+			out = append(out, trimWSP(v[start:i]))
 			start = i + 1
 		}
 	}
 	if quoted {
 		return nil, errors.New("unterminated quoted string")
 	}
-	out = append(out, strings.Trim(v[start:], " \t"))
+	out = append(out, trimWSP(v[start:]))
 	for _, s := range out {
 		if s == "" {
 			return nil, errors.New("empty value in a list")
@@ -149,14 +188,14 @@ func splitList(v string) ([]string, error) {
 // found reports whether a parameter named want (any case) was among them.
 func params(s string, dst []byte, want string) (_ []byte, found bool, _ error) {
 	for {
-		s = strings.TrimLeft(s, " \t")
+		s = trimLeftWSP(s)
 		if s == "" {
 			return dst, found, nil
 		}
 		if s[0] != ';' {
 			return nil, false, errorf("unexpected %q", truncate(s, 16))
 		}
-		s = strings.TrimLeft(s[1:], " \t")
+		s = trimLeftWSP(s[1:])
 		n := 0
 		for n < len(s) && tokenChar(s[n]) {
 			n++
@@ -165,11 +204,11 @@ func params(s string, dst []byte, want string) (_ []byte, found bool, _ error) {
 			return nil, false, errors.New("empty parameter name")
 		}
 		name := s[:n]
-		s = strings.TrimLeft(s[n:], " \t")
+		s = trimLeftWSP(s[n:])
 		value, has := "", false
 		if s != "" && s[0] == '=' {
 			has = true
-			s = strings.TrimLeft(s[1:], " \t")
+			s = trimLeftWSP(s[1:])
 			if s != "" && s[0] == '"' {
 				end, err := quotedEnd(s)
 				if err != nil {
@@ -235,7 +274,7 @@ func plainVia(s string, dst []byte) (via, []byte, error) {
 	var v via
 	var parts [3]string
 	for i := range 3 {
-		s = strings.TrimLeft(s, " \t")
+		s = trimLeftWSP(s)
 		n := 0
 		for n < len(s) && tokenChar(s[n]) {
 			n++
@@ -243,7 +282,7 @@ func plainVia(s string, dst []byte) (via, []byte, error) {
 		if n == 0 {
 			return v, nil, errors.New("no SIP/2.0/transport")
 		}
-		parts[i], s = s[:n], strings.TrimLeft(s[n:], " \t")
+		parts[i], s = s[:n], trimLeftWSP(s[n:])
 		if i < 2 {
 			if s == "" || s[0] != '/' {
 				return v, nil, errors.New("no SIP/2.0/transport")
@@ -265,9 +304,9 @@ func plainVia(s string, dst []byte) (via, []byte, error) {
 		return v, nil, err
 	}
 	v.host = host
-	rest = strings.TrimLeft(rest, " \t")
+	rest = trimLeftWSP(rest)
 	if rest != "" && rest[0] == ':' {
-		rest = strings.TrimLeft(rest[1:], " \t")
+		rest = trimLeftWSP(rest[1:])
 		n := 0
 		for n < len(rest) && rest[n] >= '0' && rest[n] <= '9' {
 			n++
@@ -376,7 +415,7 @@ func plainAddress(s string, angleOnly bool) (string, error) {
 }
 
 func appendAddress(dst []byte, s string, angleOnly bool) ([]byte, error) {
-	s = strings.Trim(s, " \t")
+	s = trimWSP(s)
 	var display, uri, rest string
 	switch lt := strings.IndexByte(s, '<'); {
 	case s != "" && s[0] == '"':
@@ -385,14 +424,14 @@ func appendAddress(dst []byte, s string, angleOnly bool) ([]byte, error) {
 			return nil, errors.New("unterminated quoted display name")
 		}
 		display = s[:end]
-		s = strings.TrimLeft(s[end:], " \t")
+		s = trimLeftWSP(s[end:])
 		if s == "" || s[0] != '<' {
 			return nil, errors.New("a quoted display name without <URI>")
 		}
 		fallthrough
 	case lt >= 0:
 		if display == "" {
-			display = strings.Trim(s[:strings.IndexByte(s, '<')], " \t")
+			display = trimWSP(s[:strings.IndexByte(s, '<')])
 			for w := range strings.FieldsSeq(display) {
 				if !isToken(w) {
 					return nil, errorf("display name %q must be quoted", truncate(display, 32))
@@ -406,7 +445,7 @@ func appendAddress(dst []byte, s string, angleOnly bool) ([]byte, error) {
 			return nil, errors.New("no > after <")
 		}
 		uri, rest = s[1:gt], s[gt+1:]
-		if hasAny(uri, " \t<") {
+		if hasAny(uri, notInAngle) {
 			return nil, errors.New("whitespace inside <URI>")
 		}
 	default:
@@ -418,7 +457,7 @@ func appendAddress(dst []byte, s string, angleOnly bool) ([]byte, error) {
 			n = len(s)
 		}
 		uri, rest = s[:n], s[n:]
-		if hasAny(uri, " \t,?>\"") {
+		if hasAny(uri, notInAddrSpc) {
 			return nil, errorf("URI %q must be in <> or is malformed", truncate(uri, 32))
 		}
 	}
@@ -470,7 +509,7 @@ func plainCSeq(s string) (plain, method string, err error) {
 	if n > 10 || checkNumber(s[:n], maxCSeq) != nil {
 		return "", "", errorf("sequence number %s above 2^31-1", truncate(s[:n], 24))
 	}
-	method = strings.TrimLeft(s[n:], " \t")
+	method = trimLeftWSP(s[n:])
 	if !isToken(method) {
 		return "", "", errorf("bad method %q", truncate(method, 32))
 	}
@@ -480,7 +519,7 @@ func plainCSeq(s string) (plain, method string, err error) {
 
 // checkCallID: callid = word [ "@" word ] (RFC 3261 25.1): no whitespace.
 func checkCallID(s string) error {
-	if s == "" || hasAny(s, " \t") {
+	if s == "" || hasAny(s, wsp) {
 		return errors.New("must be one word without spaces")
 	}
 	return nil
@@ -490,7 +529,7 @@ func checkCallID(s string) error {
 // 20.15) with SWS around "/", ";" and "=".
 func plainMediaType(s string) (string, error) {
 	t, rest, ok := strings.Cut(s, "/")
-	t, rest = strings.TrimRight(t, " \t"), strings.TrimLeft(rest, " \t")
+	t, rest = trimRightWSP(t), trimLeftWSP(rest)
 	n := 0
 	for n < len(rest) && tokenChar(rest[n]) {
 		n++

@@ -126,7 +126,7 @@ func contentLength(head []byte) (n int, bad string) {
 		if !ok {
 			continue
 		}
-		name = strings.TrimRight(name, " \t")
+		name = trimRightWSP(name)
 		if !strings.EqualFold(name, "content-length") && !strings.EqualFold(name, "l") {
 			continue
 		}
@@ -134,7 +134,7 @@ func contentLength(head []byte) (n int, bad string) {
 		for j := i + 1; j < len(lines) && lines[j] != "" && (lines[j][0] == ' ' || lines[j][0] == '\t'); j++ {
 			value += " " + strings.TrimSuffix(lines[j], "\r")
 		}
-		value = strings.Trim(value, " \t")
+		value = trimWSP(value)
 		if !isDigits(value) || len(value) > 9 {
 			return 0, "Content-Length " + strconv.Quote(truncate(value, 16)) + " is not a number"
 		}

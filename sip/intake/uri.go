@@ -87,7 +87,7 @@ var errURIHeaders = errors.New("headers in the URI")
 // "?" and "," (user-unreserved, RFC 4475 3.1.1.2 and 3.1.1.9), but neither
 // parameters nor headers hold an unescaped "@".
 func checkSIPURI(s string, headersOK bool) error {
-	if hasAny(s, " \t<>\"") {
+	if hasAny(s, notInSIPURI) {
 		return errors.New("whitespace, quote or <> in the URI")
 	}
 	if at := strings.LastIndexByte(s, '@'); at >= 0 {
