@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	gosip "github.com/emiago/sipgo/sip"
+
+	"github.com/teamline/teamline/sip/intake"
 )
 
 // Decisions. A handler returns one of these (or nil for 200 OK); statusFor
@@ -122,9 +124,6 @@ const allowedMethods = "INVITE, ACK, CANCEL, BYE, OPTIONS, MESSAGE, REGISTER, IN
 // understand. text/plain joins when MESSAGE is routed.
 const acceptedTypes = "application/sdp"
 
-// warnAgent is the pseudonym in Warning headers (RFC 3261 20.43).
-const warnAgent = "teamline"
-
 // response builds the final response for req given the handler's decision.
 func (s *Server) response(req *gosip.Request, err error) *gosip.Response {
 	code, reason := statusFor(err)
@@ -165,39 +164,6 @@ func (s *Server) response(req *gosip.Request, err error) *gosip.Response {
 	return res
 }
 
-// maxWarnText bounds the Warning text: it must fit a UDP datagram with the
-// rest of the response, and nobody reads a novel in a SIP trace.
-const maxWarnText = 200
-
-// warning formats a 399 Warning header value (RFC 3261 20.43):
-//
-//	warning-value = warn-code SP warn-agent SP warn-text
-//	warn-text     = quoted-string
-//
-// 399 is "miscellaneous warning", free text for humans. text is quoted and
-// escaped (RFC 3261 25.1 quoted-pair), and control characters are replaced,
-// so a reason from elsewhere can neither break the quoting nor inject a
-// header line.
-func warning(text string) string {
-	var b strings.Builder
-	b.WriteString("399 " + warnAgent + " \"")
-	n := 0
-	for _, r := range text {
-		if n >= maxWarnText {
-			b.WriteString("...")
-			break
-		}
-		switch {
-		case r == '"' || r == '\\':
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		case r < 0x20 || r == 0x7f:
-			b.WriteByte(' ')
-		default:
-			b.WriteRune(r)
-		}
-		n++
-	}
-	b.WriteByte('"')
-	return b.String()
-}
+// warning formats a 399 Warning header value (RFC 3261 20.43), the same for
+// the intake's refusals and the gateway's own: intake.Warning.
+func warning(text string) string { return intake.Warning(text) }

@@ -37,20 +37,6 @@ func TestStatusFor(t *testing.T) {
 	}
 }
 
-func TestWarning(t *testing.T) {
-	tests := []struct{ text, want string }{
-		{"telephony disabled: no buyer role number", `399 teamline "telephony disabled: no buyer role number"`},
-		{`say "hi" \ bye`, `399 teamline "say \"hi\" \\ bye"`},
-		{"line\r\nInjected: header", `399 teamline "line  Injected: header"`},
-		{strings.Repeat("x", 300), `399 teamline "` + strings.Repeat("x", maxWarnText) + `..."`},
-	}
-	for _, tt := range tests {
-		if got := warning(tt.text); got != tt.want {
-			t.Errorf("warning(%q) = %q, want %q", tt.text, got, tt.want)
-		}
-	}
-}
-
 func TestCheckRequire(t *testing.T) {
 	req := func(method gosip.RequestMethod, require ...string) *gosip.Request {
 		r := gosip.NewRequest(method, gosip.Uri{Scheme: "sip", Host: "127.0.0.1"})

@@ -155,3 +155,17 @@ func TestUnanswerable(t *testing.T) {
 		}
 	}
 }
+
+func TestWarning(t *testing.T) {
+	tests := []struct{ text, want string }{
+		{"telephony disabled: no buyer role number", `399 teamline "telephony disabled: no buyer role number"`},
+		{`say "hi" \ bye`, `399 teamline "say \"hi\" \\ bye"`},
+		{"line\r\nInjected: header", `399 teamline "line  Injected: header"`},
+		{strings.Repeat("x", 300), `399 teamline "` + strings.Repeat("x", maxWarning) + `..."`},
+	}
+	for _, tt := range tests {
+		if got := Warning(tt.text); got != tt.want {
+			t.Errorf("Warning(%q) = %q, want %q", tt.text, got, tt.want)
+		}
+	}
+}

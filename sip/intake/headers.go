@@ -383,6 +383,15 @@ func isAlnum(c byte) bool {
 // plainViaList reads a Via header value (one or more via-parms) and returns
 // the values in plain form joined by NUL.
 func plainViaList(s string) (string, error) {
+	return plainList(s, func(dst []byte, v string) ([]byte, error) {
+		_, dst, err := plainVia(v, dst)
+		return dst, err
+	})
+}
+
+// plainList splits a list header's value (splitList), puts each value in
+// plain form with appendOne and joins them by NUL.
+func plainList(s string, appendOne func(dst []byte, v string) ([]byte, error)) (string, error) {
 	vs, err := splitList(s)
 	if err != nil {
 		return "", err
@@ -392,7 +401,7 @@ func plainViaList(s string) (string, error) {
 		if i > 0 {
 			dst = append(dst, 0)
 		}
-		if _, dst, err = plainVia(v, dst); err != nil {
+		if dst, err = appendOne(dst, v); err != nil {
 			return "", err
 		}
 	}
@@ -478,20 +487,7 @@ func appendAddress(dst []byte, s string, angleOnly bool) ([]byte, error) {
 // plainAddressList reads a list of addresses (Contact, Route,
 // Record-Route) and returns them in plain form joined by NUL.
 func plainAddressList(s string, angleOnly bool) (string, error) {
-	vs, err := splitList(s)
-	if err != nil {
-		return "", err
-	}
-	dst := make([]byte, 0, len(s)+8)
-	for i, v := range vs {
-		if i > 0 {
-			dst = append(dst, 0)
-		}
-		if dst, err = appendAddress(dst, v, angleOnly); err != nil {
-			return "", err
-		}
-	}
-	return string(dst), nil
+	return plainList(s, func(dst []byte, v string) ([]byte, error) { return appendAddress(dst, v, angleOnly) })
 }
 
 // maxCSeq: RFC 3261 8.1.1.5, the sequence number is below 2^31.

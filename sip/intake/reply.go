@@ -7,7 +7,8 @@ import (
 	"strings"
 )
 
-// maxWarning bounds the Warning text, as the gateway's other Warnings.
+// maxWarning bounds the Warning text: it must fit a datagram with the rest
+// of the response, and nobody reads a novel in a SIP trace.
 const maxWarning = 200
 
 // reply builds the answer to a refused request (RFC 3261 8.2.6): the
@@ -41,7 +42,7 @@ func (c *Checker) reply(m *message, f *fault) []byte {
 		b = appendHeader(b, kindNames[k], v)
 	}
 	b = appendHeader(b, "Server", c.server)
-	b = appendHeader(b, "Warning", warning(f.detail))
+	b = appendHeader(b, "Warning", Warning(f.detail))
 	return append(b, "Content-Length: 0\r\n\r\n"...)
 }
 
@@ -66,9 +67,16 @@ func newTag() string {
 	return hex.EncodeToString(b[:])
 }
 
-// warning formats a 399 Warning value (RFC 3261 20.43): text quoted,
-// quotes and backslashes escaped, control characters replaced, bounded.
-func warning(text string) string {
+// Warning formats a 399 Warning header value (RFC 3261 20.43):
+//
+//	warning-value = warn-code SP warn-agent SP warn-text
+//	warn-text     = quoted-string
+//
+// 399 is "miscellaneous warning", free text for humans. The text is quoted
+// and escaped (RFC 3261 25.1 quoted-pair), control characters are replaced,
+// so a reason from elsewhere can neither break the quoting nor inject a
+// header line, and it is bounded.
+func Warning(text string) string {
 	var b strings.Builder
 	b.WriteString(`399 teamline "`)
 	n := 0
