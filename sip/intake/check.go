@@ -327,6 +327,9 @@ func (m *message) startLine(line string, maxURI int) *fault {
 		return newFault(400, "Bad Request Line", "bad_request_line", "the request line is not METHOD SP Request-URI SP SIP/2.0")
 	}
 	m.method = method
+	if f := checkMethodCase(method); f != nil {
+		return f
+	}
 	uri, version, ok := strings.Cut(rest, " ")
 	if !ok || hasAny(version, wsp) || uri == "" || hasAny(uri, wsp) {
 		return newFault(400, "Bad Request Line", "bad_request_line", "the request line is not METHOD SP Request-URI SP SIP/2.0 (one space apart, none at the end)")
@@ -340,6 +343,23 @@ func (m *message) startLine(line string, maxURI int) *fault {
 		return newFault(414, "Request-URI Too Long", "uri_too_long", "the Request-URI is "+strconv.Itoa(len(uri))+" bytes, more than the "+strconv.Itoa(maxURI)+" accepted")
 	}
 	return checkRequestURI(uri)
+}
+
+// standardMethods are the methods of RFC 3261 and its extensions.
+var standardMethods = []string{"INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "REGISTER", "INFO", "MESSAGE",
+	"SUBSCRIBE", "NOTIFY", "PRACK", "UPDATE", "REFER", "PUBLISH"}
+
+// checkMethodCase refuses a method that is a standard one in another case
+// ("options"): method names are case-sensitive (RFC 3261 7.1), so it is an
+// unknown method (501, RFC 3261 21.5.2), and the SIP stack behind, which
+// upper-cases methods, would take it for the standard one.
+func checkMethodCase(method string) *fault {
+	for _, std := range standardMethods {
+		if len(method) == len(std) && method != std && strings.EqualFold(method, std) {
+			return newFault(501, "Not Implemented", "unknown_method", "method names are case-sensitive: "+method+" is not "+std)
+		}
+	}
+	return nil
 }
 
 // checkVersion accepts SIP/2.0 in any case (RFC 3261 7.1: the version is
