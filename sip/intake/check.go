@@ -88,7 +88,8 @@ func (c *Checker) Limits() Limits { return c.limits }
 type header struct {
 	kind  kind
 	name  string // as written when kind is other, else the full name
-	value string // trimmed
+	value string // trimmed; lists in plain form are NUL-joined
+	plain bool   // value has been made plain
 }
 
 // message is what Check learns of one message.
@@ -506,7 +507,7 @@ func (m *message) values() *fault {
 			name := kindNames[h.kind]
 			return newFault(400, "Bad "+name, "bad_"+labelOf(h.kind), name+": "+err.Error())
 		}
-		h.value = plain
+		h.value, h.plain = plain, true
 	}
 	if m.request && m.method == "INVITE" && !hasTag(m.headers[m.first[kindFrom]].value) {
 		// RFC 3261 8.1.1.3 requires the tag; without it (RFC 2543) no

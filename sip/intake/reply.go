@@ -26,8 +26,15 @@ func (c *Checker) reply(m *message, f *fault) []byte {
 	b = append(b, f.reason...)
 	b = append(b, "\r\n"...)
 	for _, h := range m.headers {
-		if h.kind == kindVia && safeValue(h.value) {
-			b = appendHeader(b, "Via", rawValue(h.value))
+		if h.kind != kindVia {
+			continue
+		}
+		v := h.value
+		if h.plain {
+			v = rawValue(v)
+		}
+		if safeValue(v) {
+			b = appendHeader(b, "Via", v)
 		}
 	}
 	for _, k := range []kind{kindFrom, kindTo, kindCallID, kindCSeq} {
@@ -35,7 +42,7 @@ func (c *Checker) reply(m *message, f *fault) []byte {
 		if i < 0 || !safeValue(m.headers[i].value) {
 			continue
 		}
-		v := rawValue(m.headers[i].value)
+		v := m.headers[i].value
 		if k == kindTo && !strings.Contains(strings.ToLower(v), "tag=") {
 			v += ";tag=" + newTag()
 		}
@@ -46,18 +53,13 @@ func (c *Checker) reply(m *message, f *fault) []byte {
 	return append(b, "Content-Length: 0\r\n\r\n"...)
 }
 
-// rawValue undoes the NUL-joined list form of values already made plain.
+// rawValue undoes the NUL-joined form of a list already made plain.
 func rawValue(v string) string { return strings.ReplaceAll(v, "\x00", ", ") }
 
 // safeValue: a value that holds no control character and is not absurdly
 // long can be echoed.
 func safeValue(v string) bool {
-	for i := 0; i < len(v); i++ {
-		if b := v[i]; (b < 0x20 && b != '\t' && b != 0) || b == 0x7f {
-			return false
-		}
-	}
-	return v != "" && len(v) <= 8192
+	return v != "" && len(v) <= 8192 && controlByte(v) < 0
 }
 
 // newTag returns a random To tag (RFC 3261 19.3: at least 32 bits).
