@@ -41,10 +41,15 @@ type call struct {
 	// finishing: finish has begun waiting for the call's goroutines, so
 	// no new one may start.
 	finishing bool
-	acks      map[ackKey]chan struct{}
-	ended     chan struct{} // closed by end
-	endErr    string
-	once      sync.Once
+	// endAt is when the call ended for the caller (R-BILL-1): taken
+	// before BYEs go out and before cleanup waits for forks a phone
+	// never ends (a losing fork that does not answer CANCEL holds its
+	// INVITE transaction for 64*T1), so that wait is never billed.
+	endAt  time.Time
+	acks   map[ackKey]chan struct{}
+	ended  chan struct{} // closed by end
+	endErr string
+	once   sync.Once
 	// finishOnce: the record is closed and the call counted once.
 	finishOnce sync.Once
 	// byeFromCaller is set before the caller's BYE is answered: the 200
@@ -90,6 +95,7 @@ var errGatewayStopping = errors.New("gateway stopping")
 // the record.
 func (c *call) end(by int, result billing.Result, code int, reason string) {
 	c.once.Do(func() {
+		c.markEnd()
 		c.mu.Lock()
 		a, b, active := c.a, c.b, c.active
 		c.endErr = reason
@@ -139,7 +145,19 @@ func (c *call) finish(result billing.Result, code int, reason string) {
 	c.finishOnce.Do(func() { c.finishNow(result, code, reason) })
 }
 
+// markEnd notes the moment the call ends, the first time it is called,
+// and returns it.
+func (c *call) markEnd() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.endAt.IsZero() {
+		c.endAt = c.s.opts.backend.Now()
+	}
+	return c.endAt
+}
+
 func (c *call) finishNow(result billing.Result, code int, reason string) {
+	at := c.markEnd()
 	c.mu.Lock()
 	c.finishing = true
 	c.mu.Unlock()
@@ -161,7 +179,7 @@ func (c *call) finishNow(result billing.Result, code int, reason string) {
 	c.mu.Unlock()
 	if id != 0 {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		err := b.Records.EndCallRecord(ctx, id, billing.CallEnd{At: b.Now(), Result: result, SIPCode: code, SIPReason: reason})
+		err := b.Records.EndCallRecord(ctx, id, billing.CallEnd{At: at, Result: result, SIPCode: code, SIPReason: reason})
 		cancel()
 		if err != nil {
 			c.log.Error("call record not closed", "record", id, "error", err)
