@@ -5,8 +5,6 @@ import (
 	"maps"
 	"slices"
 	"time"
-
-	"github.com/teamline/teamline/recording/jurisdiction"
 )
 
 // Recording configures where call recordings and voicemail live and how the consent prompt decides on
@@ -23,7 +21,7 @@ type Recording struct {
 	// TwoPartyRegions are the regions (US states, Canadian provinces: two-letter codes) whose callers hear
 	// the consent prompt when the account's consent_prompt setting is "two_party". Callers whose region
 	// cannot be told (foreign or withheld numbers) hear it too. Default: the usual all-party-consent states
-	// CA, CT, DE, FL, IL, MD, MA, MI, MT, NV, NH, PA, WA (jurisdiction.DefaultTwoParty).
+	// CA, CT, DE, FL, IL, MD, MA, MI, MT, NV, NH, PA, WA (DefaultTwoPartyRegions).
 	TwoPartyRegions []string `yaml:"two_party_regions" json:"two_party_regions"`
 	// AreaCodes is a CSV file (area_code,region,country) replacing the shipped North American area-code
 	// table. Default "" = the shipped table.
@@ -74,11 +72,27 @@ func (p Prompts) Files() map[string]string {
 	return m
 }
 
+// DefaultTwoPartyRegions (recording.two_party_regions by default) is the list of US states that call-recording products
+// commonly treat as requiring the consent of every party to record a phone
+// call. Some entries are debated, and it is kept broad on purpose since a
+// needless prompt costs a few seconds while a missing one can be unlawful:
+//   - CT: all-party consent is required for civil liability only
+//     (Conn. Gen. Stat. 52-570d); listed.
+//   - DE, MI: the law is read both ways (conflicting statutes in DE, a
+//     court letting a participant record in MI); listed.
+//   - NV: the statute says one party, the state supreme court read it as
+//     all-party for phone calls; listed.
+//   - OR is left out: it requires all-party consent for in-person
+//     conversations, one-party for telephone calls (ORS 165.540).
+//   - Canada is one-party (Criminal Code s. 184), so no province is listed;
+//     an account that wants the prompt for everybody chooses "all" instead.
+var DefaultTwoPartyRegions = []string{"CA", "CT", "DE", "FL", "IL", "MD", "MA", "MI", "MT", "NV", "NH", "PA", "WA"}
+
 func defaultRecording() Recording {
 	return Recording{
 		SaveWindow:      Duration(24 * time.Hour),
 		SweepInterval:   Duration(time.Minute),
-		TwoPartyRegions: slices.Clone(jurisdiction.DefaultTwoParty),
+		TwoPartyRegions: slices.Clone(DefaultTwoPartyRegions),
 	}
 }
 

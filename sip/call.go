@@ -373,12 +373,17 @@ func (c *call) hasEnded() bool {
 
 // goBackground counts one more goroutine of the call in bg, unless the call
 // is finishing (then it reports false and the goroutine must not start).
-func (c *call) goBackground() bool {
+func (c *call) goBackground() bool { return c.joinUnlessFinishing(&c.bg) }
+
+// joinUnlessFinishing adds one to wg, the forks or the other goroutines of
+// the call, unless the call is finishing: finish waits for both groups, so
+// nothing may join them once it has begun.
+func (c *call) joinUnlessFinishing(wg *sync.WaitGroup) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.finishing {
 		return false
 	}
-	c.bg.Add(1)
+	wg.Add(1)
 	return true
 }

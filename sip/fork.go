@@ -98,15 +98,7 @@ func (c *call) ring(ctx context.Context, targets []*target, from caller, body []
 
 // goFork counts one more fork of the call, unless the call is finishing
 // (then it reports false and no INVITE may go out).
-func (c *call) goFork() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.finishing {
-		return false
-	}
-	c.forks.Add(1)
-	return true
-}
+func (c *call) goFork() bool { return c.joinUnlessFinishing(&c.forks) }
 
 // merge keeps the most telling failure (RFC 3261 16.7 step 6, simplified):
 // a 6xx beats a busy, a busy beats other 4xx, which beat 5xx, which beat a

@@ -139,8 +139,9 @@ func (s *Server) serveAck(req *gosip.Request, tx gosip.ServerTransaction) {
 	s.requestLog(req).Debug("sip ACK outside any transaction dropped")
 }
 
-// invite: telephony disabled -> 480 with the reason; enabled -> 404 until
-// the router lands.
+// invite answers an INVITE that serveInvite does not take (a server built
+// without a backend): telephony disabled -> 480 with the reason; enabled ->
+// 404, as there is nothing to route with.
 func (s *Server) invite(ctx context.Context, req *gosip.Request) error {
 	if inDialog(req) {
 		return errNoDialog // a re-INVITE: we hold no dialogs yet

@@ -17,6 +17,7 @@ import (
 	gosip "github.com/emiago/sipgo/sip"
 
 	"github.com/teamline/teamline/billing"
+	"github.com/teamline/teamline/config"
 	"github.com/teamline/teamline/internal/testlog"
 	"github.com/teamline/teamline/media"
 	"github.com/teamline/teamline/recording"
@@ -286,7 +287,7 @@ func TestNoConsentPrompt(t *testing.T) {
 // two_party: a Texas caller (one-party) hears no prompt, a Californian does.
 func TestConsentTwoParty(t *testing.T) {
 	gw, _ := mediaGateway(t, "  consent_prompt: two_party\n", func(b *sip.Backend) {
-		p, err := jurisdiction.NewPolicy(jurisdiction.Default(), jurisdiction.DefaultTwoParty)
+		p, err := jurisdiction.NewPolicy(jurisdiction.Default(), config.DefaultTwoPartyRegions)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -196,22 +196,6 @@ func (t *Table) Lookup(e164 string) (Place, bool) {
 	return p, ok
 }
 
-// DefaultTwoParty is the list of US states that call-recording products
-// commonly treat as requiring the consent of every party to record a phone
-// call. Some entries are debated, and it is kept broad on purpose since a
-// needless prompt costs a few seconds while a missing one can be unlawful:
-//   - CT: all-party consent is required for civil liability only
-//     (Conn. Gen. Stat. 52-570d); listed.
-//   - DE, MI: the law is read both ways (conflicting statutes in DE, a
-//     court letting a participant record in MI); listed.
-//   - NV: the statute says one party, the state supreme court read it as
-//     all-party for phone calls; listed.
-//   - OR is left out: it requires all-party consent for in-person
-//     conversations, one-party for telephone calls (ORS 165.540).
-//   - Canada is one-party (Criminal Code s. 184), so no province is listed;
-//     an account that wants the prompt for everybody chooses "all" instead.
-var DefaultTwoParty = []string{"CA", "CT", "DE", "FL", "IL", "MD", "MA", "MI", "MT", "NV", "NH", "PA", "WA"}
-
 // Policy decides whether the consent prompt plays for a caller.
 type Policy struct {
 	table    *Table

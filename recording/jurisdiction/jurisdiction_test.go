@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+
+	"github.com/teamline/teamline/config"
 )
 
 func TestLookup(t *testing.T) {
@@ -146,12 +148,12 @@ func TestEmbeddedNoDuplicates(t *testing.T) {
 
 func TestDefaultTwoPartyInTable(t *testing.T) {
 	tab := Default()
-	for _, r := range DefaultTwoParty {
+	for _, r := range config.DefaultTwoPartyRegions {
 		if tab.regions[r] != "US" {
-			t.Errorf("DefaultTwoParty region %s: country %q in the table, want US", r, tab.regions[r])
+			t.Errorf("config.DefaultTwoPartyRegions region %s: country %q in the table, want US", r, tab.regions[r])
 		}
 	}
-	if _, err := NewPolicy(nil, DefaultTwoParty); err != nil {
+	if _, err := NewPolicy(nil, config.DefaultTwoPartyRegions); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -164,22 +166,22 @@ func TestNeedsConsent(t *testing.T) {
 		want    bool
 		reason  string
 	}{
-		{"California", DefaultTwoParty, "+14155550123", true, "two-party:CA"},
-		{"Florida overlay", DefaultTwoParty, "+16455550123", true, "two-party:FL"},
-		{"Washington", DefaultTwoParty, "+12065550123", true, "two-party:WA"},
-		{"Pennsylvania", DefaultTwoParty, "+12155550123", true, "two-party:PA"},
-		{"Texas", DefaultTwoParty, "+15125550123", false, "one-party:TX"},
-		{"New York", DefaultTwoParty, "+12125550123", false, "one-party:NY"},
-		{"Oregon by phone", DefaultTwoParty, "+15035550123", false, "one-party:OR"},
-		{"Ontario", DefaultTwoParty, "+14165550123", false, "one-party:ON"},
-		{"Nova Scotia", DefaultTwoParty, "+19025550123", false, "one-party:NS/PE"},
-		{"Puerto Rico", DefaultTwoParty, "+17875550123", false, "one-party:PR"},
-		{"Jamaica", DefaultTwoParty, "+18765550123", false, "one-party:JM"},
-		{"toll free caller ID", DefaultTwoParty, "+18005550123", true, "unknown"},
-		{"United Kingdom", DefaultTwoParty, "+442079460123", true, "unknown"},
-		{"withheld", DefaultTwoParty, "anonymous", true, "unknown"},
-		{"empty", DefaultTwoParty, "", true, "unknown"},
-		{"Cayman Islands", DefaultTwoParty, "+13455550123", true, "unknown"},
+		{"California", config.DefaultTwoPartyRegions, "+14155550123", true, "two-party:CA"},
+		{"Florida overlay", config.DefaultTwoPartyRegions, "+16455550123", true, "two-party:FL"},
+		{"Washington", config.DefaultTwoPartyRegions, "+12065550123", true, "two-party:WA"},
+		{"Pennsylvania", config.DefaultTwoPartyRegions, "+12155550123", true, "two-party:PA"},
+		{"Texas", config.DefaultTwoPartyRegions, "+15125550123", false, "one-party:TX"},
+		{"New York", config.DefaultTwoPartyRegions, "+12125550123", false, "one-party:NY"},
+		{"Oregon by phone", config.DefaultTwoPartyRegions, "+15035550123", false, "one-party:OR"},
+		{"Ontario", config.DefaultTwoPartyRegions, "+14165550123", false, "one-party:ON"},
+		{"Nova Scotia", config.DefaultTwoPartyRegions, "+19025550123", false, "one-party:NS/PE"},
+		{"Puerto Rico", config.DefaultTwoPartyRegions, "+17875550123", false, "one-party:PR"},
+		{"Jamaica", config.DefaultTwoPartyRegions, "+18765550123", false, "one-party:JM"},
+		{"toll free caller ID", config.DefaultTwoPartyRegions, "+18005550123", true, "unknown"},
+		{"United Kingdom", config.DefaultTwoPartyRegions, "+442079460123", true, "unknown"},
+		{"withheld", config.DefaultTwoPartyRegions, "anonymous", true, "unknown"},
+		{"empty", config.DefaultTwoPartyRegions, "", true, "unknown"},
+		{"Cayman Islands", config.DefaultTwoPartyRegions, "+13455550123", true, "unknown"},
 		{"own list, lower case", []string{" tx", "ny "}, "+15125550123", true, "two-party:TX"},
 		{"own list, California not in it", []string{"TX", "NY"}, "+14155550123", false, "one-party:CA"},
 		{"shared area code, second region listed", []string{"PE"}, "+19025550123", true, "two-party:PE"},
@@ -309,7 +311,7 @@ func FuzzLookup(f *testing.F) {
 		f.Add(s)
 	}
 	tab := Default()
-	pol, err := NewPolicy(tab, DefaultTwoParty)
+	pol, err := NewPolicy(tab, config.DefaultTwoPartyRegions)
 	if err != nil {
 		f.Fatal(err)
 	}
