@@ -188,10 +188,10 @@ func (c *Checker) parse(m *message, data []byte, datagram bool) *fault {
 	}
 	startFault := m.startLine(lines[0], c.limits.MaxURI)
 	if startFault != nil && startFault.label == "not_sip" {
-		// Not SIP at all: nothing to read the headers of, and a stream
-		// that carries it speaks something else.
+		// No SIP start line: answered if a Via says where to (a broken
+		// request), else dropped (another protocol); a stream that
+		// carries it is closed either way.
 		startFault.close = !datagram
-		return startFault
 	}
 	hf := c.readHeaders(m, lines[1:])
 	// The top Via is read first of all: without it nothing can be answered.

@@ -106,6 +106,7 @@ func TestInvalidRequestsAreAnswered(t *testing.T) {
 		{"header without colon", strings.Replace(okInvite, "Max-Forwards: 70", "Max-Forwards 70", 1), 400, "Bad Header"},
 		{"escaped headers in R-URI", strings.Replace(okInvite, "@gw.example SIP", "@gw.example?Route=%3Csip:example.com%3E SIP", 1), 400, "Bad Request-URI"},
 		{"method in lower case", strings.NewReplacer("INVITE sip:", "invite sip:", "CSeq: 1 INVITE", "CSeq: 1 invite").Replace(okInvite), 501, "Not Implemented"},
+		{"no start line at all", strings.Replace(okInvite, "INVITE sip:+15125550100@gw.example SIP/2.0\n", "GARBAGE\n", 1), 400, "Bad Request"},
 		{"unbracketed IPv6 R-URI", strings.Replace(okInvite, "sip:+15125550100@gw.example SIP", "sip:+15125550100@2001:db8::10 SIP", 1), 400, "Bad Request-URI"},
 	}
 	for _, tt := range tests {
