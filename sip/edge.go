@@ -114,6 +114,7 @@ func (e *edge) datagram(pc net.PacketConn, in []byte, from net.Addr, dst []byte)
 		// source port when the Via asks for rport, else the Via's port.
 		to, isUDP := from.(*net.UDPAddr)
 		if isUDP {
+			rej.Stamp(to.AddrPort())
 			dest := *to
 			if !rej.RPort {
 				dest.Port = rej.ViaPort

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -156,6 +157,11 @@ func TestIntakeAnswersWhatIsWrong(t *testing.T) {
 				}
 				if strings.HasPrefix(tt.want, "SIP/2.0 4") && !strings.Contains(res, "\r\nWarning: 399 teamline \"") && !strings.Contains(tt.want, " 480 ") {
 					t.Errorf("no Warning saying why:\n%s", res)
+				}
+				// RFC 3581: the top Via comes back with the port the
+				// request came from as rport's value.
+				if !regexp.MustCompile(`\r\nVia: SIP/2\.0/` + strings.ToUpper(transport) + ` 127\.0\.0\.1:(\d+);branch=[^;\r]+;rport=(\d+)`).MatchString(res) {
+					t.Errorf("top Via without rport's value:\n%s", res)
 				}
 			})
 		}

@@ -134,6 +134,9 @@ func (c *streamConn) Read(b []byte) (int, error) {
 		case f.Rejected != nil:
 			c.edge.refused(f.Rejected, c.transport, c.RemoteAddr())
 			if f.Rejected.Reply != nil {
+				if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+					f.Rejected.Stamp(ta.AddrPort())
+				}
 				if _, err := c.Write(f.Rejected.Reply); err != nil {
 					return 0, io.EOF
 				}

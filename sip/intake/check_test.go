@@ -2,6 +2,7 @@ package intake
 
 import (
 	"fmt"
+	"net/netip"
 	"regexp"
 	"strings"
 	"testing"
@@ -169,5 +170,24 @@ func TestWarning(t *testing.T) {
 		if got := Warning(tt.text); got != tt.want {
 			t.Errorf("Warning(%q) = %q, want %q", tt.text, got, tt.want)
 		}
+	}
+}
+
+// RFC 3261 18.2.1 and RFC 3581 4: the reply's top Via gets received= when
+// the request came from elsewhere than its sent-by, and rport's value.
+func TestStampAddsReceivedAndRport(t *testing.T) {
+	c := NewChecker(Limits{}, "Teamline")
+	in := strings.Replace(okInvite, "CSeq: 1 INVITE", "CSeq: 1 INFO", 1)
+	in = strings.Replace(in, "rport\n", "rport , SIP/2.0/UDP proxy.example:5060;branch=z9hG4bK-0\n", 1)
+	_, rej := c.Check(msg(in), true, nil)
+	rej.Stamp(netip.MustParseAddrPort("198.51.100.7:40123"))
+	want := "\r\nVia: SIP/2.0/UDP 192.0.2.10:5070;branch=z9hG4bK-1;rport=40123;received=198.51.100.7, SIP/2.0/UDP proxy.example:5060;branch=z9hG4bK-0\r\n"
+	if !strings.Contains(string(rej.Reply), want) {
+		t.Errorf("reply %q lacks %q", rej.Reply, want)
+	}
+	_, rej = c.Check(msg(strings.Replace(okInvite, "CSeq: 1 INVITE", "CSeq: 1 INFO", 1)), true, nil)
+	rej.Stamp(netip.MustParseAddrPort("192.0.2.10:5070"))
+	if want := "\r\nVia: SIP/2.0/UDP 192.0.2.10:5070;branch=z9hG4bK-1;rport=5070\r\n"; !strings.Contains(string(rej.Reply), want) {
+		t.Errorf("reply %q lacks %q", rej.Reply, want)
 	}
 }

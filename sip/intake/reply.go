@@ -3,6 +3,7 @@ package intake
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"net/netip"
 	"strconv"
 	"strings"
 )
@@ -100,4 +101,47 @@ func Warning(text string) string {
 	}
 	b.WriteByte('"')
 	return b.String()
+}
+
+// Stamp adds to the top Via of the reply what a server adds there (RFC 3261
+// 18.2.1, RFC 3581 4): received= with the address the request came from
+// when the sent-by names another, and the source port as the value of an
+// empty rport. Clients behind NAT read them to learn their public address.
+func (r *Rejection) Stamp(src netip.AddrPort) {
+	if r == nil || r.Reply == nil || !src.IsValid() {
+		return
+	}
+	reply := string(r.Reply)
+	i := strings.Index(reply, "\r\nVia: ")
+	if i < 0 {
+		return
+	}
+	start := i + len("\r\nVia: ")
+	end := start + strings.Index(reply[start:], "\r\n")
+	top, more, list := strings.Cut(reply[start:end], ",")
+	v, plain, err := plainVia(top, nil)
+	if err != nil {
+		return
+	}
+	ip := src.Addr().Unmap()
+	parts := strings.Split(string(plain), ";")
+	out := parts[:1]
+	for _, p := range parts[1:] {
+		name, _, _ := strings.Cut(p, "=")
+		switch {
+		case strings.EqualFold(name, "received"):
+			continue // ours replaces it
+		case strings.EqualFold(p, "rport"):
+			p = "rport=" + strconv.Itoa(int(src.Port()))
+		}
+		out = append(out, p)
+	}
+	if host := strings.Trim(v.host, "[]"); host != ip.String() {
+		out = append(out, "received="+ip.String())
+	}
+	stamped := strings.Join(out, ";")
+	if list {
+		stamped += "," + more
+	}
+	r.Reply = []byte(reply[:start] + stamped + reply[end:])
 }
