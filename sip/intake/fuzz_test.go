@@ -2,6 +2,7 @@ package intake
 
 import (
 	"bytes"
+	"net/netip"
 	"strconv"
 	"strings"
 	"testing"
@@ -27,6 +28,7 @@ func FuzzCheck(f *testing.F) {
 					t.Fatal("refused and passed")
 				}
 				if rej.Reply != nil {
+					rej.Stamp(netip.MustParseAddrPort("198.51.100.7:40123"))
 					// The reply echoes the request's headers as they came,
 					// malformed ones too; what must hold is its own frame:
 					// one status line, one Warning, no body, CRLFs.
