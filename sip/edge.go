@@ -3,6 +3,7 @@ package sip
 import (
 	"log/slog"
 	"net"
+	"net/netip"
 	"strings"
 	"sync"
 
@@ -57,7 +58,7 @@ func (e *edge) dialed(p gosip.TransportReadProps, data []byte) []byte {
 		if len(e.streams) >= maxDialedStreams {
 			clear(e.streams)
 		}
-		st = e.check.NewStream()
+		st = e.check.NewStream(addrPort(p.RemoteAddr))
 		e.streams[key] = st
 	}
 	st.Feed(data)
@@ -88,6 +89,17 @@ func (e *edge) refused(r *intake.Rejection, transport string, from net.Addr) {
 		"status", r.Code, "reason", r.Reason, "fault", r.Detail)
 }
 
+// addrPort is the IP and port of a UDP or TCP address; invalid otherwise.
+func addrPort(a net.Addr) netip.AddrPort {
+	switch a := a.(type) {
+	case *net.UDPAddr:
+		return a.AddrPort()
+	case *net.TCPAddr:
+		return a.AddrPort()
+	}
+	return netip.AddrPort{}
+}
+
 func addrString(a net.Addr) string {
 	if a == nil {
 		return ""
@@ -99,11 +111,12 @@ func addrString(a net.Addr) string {
 // hand to sipgo, appended to dst, or ok false when there is none (refused,
 // answered from here, or only a keepalive).
 func (e *edge) datagram(pc net.PacketConn, in []byte, from net.Addr, dst []byte) (out []byte, ok bool) {
-	out, rej := e.check.Check(in, true, dst)
+	src := addrPort(from)
+	out, rej := e.check.Check(in, src, true, dst)
 	if rej == nil && out != nil && len(out) > cap(dst) {
 		// The plain form grew past sipgo's read buffer (compact headers
 		// written out in full): too large after all.
-		rej = e.check.TooLarge(in)
+		rej = e.check.TooLarge(in, src)
 	}
 	if rej == nil {
 		return out, out != nil
@@ -114,7 +127,6 @@ func (e *edge) datagram(pc net.PacketConn, in []byte, from net.Addr, dst []byte)
 		// source port when the Via asks for rport, else the Via's port.
 		to, isUDP := from.(*net.UDPAddr)
 		if isUDP {
-			rej.Stamp(to.AddrPort())
 			dest := *to
 			if !rej.RPort {
 				dest.Port = rej.ViaPort

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"regexp"
 	"strconv"
 	"strings"
@@ -332,7 +333,7 @@ func edgeRound(t *testing.T, srv *testServer, check *intake.Checker, probe *tcpP
 	n := int(probes.Add(1)) + 1000
 	callID := []byte("\r\nCall-ID: edge-" + strconv.Itoa(n) + "@test\r\n")
 	{
-		_, rejected := check.Check(data, true, nil)
+		_, rejected := check.Check(data, netip.AddrPort{}, true, nil)
 		// Datagram: the input, then an OPTIONS on the same socket; the
 		// server reads them in order.
 		conn, err := net.Dial("udp", srv.Addr("udp"))
@@ -373,7 +374,7 @@ func edgeRound(t *testing.T, srv *testServer, check *intake.Checker, probe *tcpP
 		all, _ := io.ReadAll(tc)
 		// The first message the stream holds: if the intake refuses it,
 		// the first answer on the connection is not a 2xx.
-		first := check.NewStream()
+		first := check.NewStream(netip.AddrPort{})
 		first.Feed(data)
 		if fr, ok := first.Next(nil); ok && fr.Rejected != nil && bytes.HasPrefix(all, []byte("SIP/2.0 2")) {
 			t.Fatalf("a stream the intake refuses (%s) was answered %q", fr.Rejected.Detail, firstLine(string(all)))
@@ -416,4 +417,56 @@ func (p *tcpProbe) replace(t testing.TB, srv *testServer) {
 		t.Fatal(err)
 	}
 	p.conn, p.r = c, bufio.NewReader(c)
+}
+
+// Connections the gateway opens itself (a trunk over TCP) pass the intake
+// too: the carrier's first answer carries a control byte and is dropped
+// (counted), its second, well-formed one reaches the caller.
+func TestDialedTrunkConnectionPassesTheIntake(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.3:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	gw := startGatewayWith(t, gatewayTeam, func(b *sip.Backend) {
+		b.Trunks = []sip.Trunk{{Name: "raw-tcp", Proxy: ln.Addr().String(), Transport: "tcp", Outbound: true}}
+	})
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(gw.Collectors()...)
+	go func() {
+		conn, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		_ = conn.SetDeadline(time.Now().Add(20 * time.Second))
+		invite, err := readResponse(bufio.NewReader(conn), "tcp") // frames a request the same way
+		if err != nil {
+			return
+		}
+		var echo strings.Builder
+		for line := range strings.SplitSeq(invite, "\r\n") {
+			name, _, _ := strings.Cut(line, ":")
+			switch strings.ToLower(name) {
+			case "via", "from", "call-id", "cseq":
+				echo.WriteString(line + "\r\n")
+			case "to":
+				echo.WriteString(line + ";tag=raw\r\n")
+			}
+		}
+		bad := "SIP/2.0 486 Busy Here\r\n" + echo.String() + "X-Broken: a\x01b\r\nContent-Length: 0\r\n\r\n"
+		good := "SIP/2.0 486 Busy Here\r\n" + echo.String() + "Content-Length: 0\r\n\r\n"
+		_, _ = conn.Write([]byte(bad))
+		time.Sleep(200 * time.Millisecond) // the gateway must be past the first one
+		_, _ = conn.Write([]byte(good))
+		_, _ = io.Copy(io.Discard, conn) // the ACK
+	}()
+	alice := registered(t, gw, "alice", "alice-pw-1", "127.0.0.1")
+	_, err = alice.call(gw, "5125557777", "alice", aliceAuth)
+	if code := statusOf(t, err); code != 486 {
+		t.Fatalf("call through the raw TCP trunk: %d, want 486", code)
+	}
+	if n := rejectedCount(t, reg, "response_control_character", "dropped"); n != 1 {
+		t.Errorf("the broken answer was counted %v times, want once", n)
+	}
 }

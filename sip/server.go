@@ -39,6 +39,9 @@ type Server struct {
 	calls   *callTable
 	edge    *edge
 
+	// streamAddrs are the bound TCP and TLS listeners (isListener).
+	streamAddrs atomic.Pointer[[]netip.AddrPort]
+
 	started  atomic.Bool
 	ready    chan struct{}
 	draining atomic.Bool // see shutdown
@@ -287,19 +290,17 @@ func (s *Server) readFilter(p gosip.TransportReadProps, data []byte) ([]byte, er
 	return s.edge.dialed(p, data), nil
 }
 
-// isListener reports whether addr is one of the bound listeners: the local
-// end of every connection they accepted.
+// isListener reports whether addr is one of the bound stream listeners:
+// the local end of every connection they accepted. It runs on every TCP
+// read, so it compares against the addresses bindAll noted once.
 func (s *Server) isListener(addr net.Addr) bool {
-	if addr == nil {
+	ta, ok := addr.(*net.TCPAddr)
+	if !ok {
 		return false
 	}
-	ap, err := netip.ParseAddrPort(addr.String())
-	if err != nil {
-		return false
-	}
-	for _, l := range s.Addrs() {
-		lp, err := netip.ParseAddrPort(l.Address)
-		if err == nil && lp.Port() == ap.Port() && (lp.Addr().IsUnspecified() || lp.Addr().Unmap() == ap.Addr().Unmap()) {
+	ap := ta.AddrPort()
+	for _, lp := range *s.streamAddrs.Load() {
+		if lp.Port() == ap.Port() && (lp.Addr().IsUnspecified() || lp.Addr() == ap.Addr().Unmap()) {
 			return true
 		}
 	}
@@ -339,6 +340,13 @@ func (s *Server) bindAll(ctx context.Context) ([]*boundListener, error) {
 	s.mu.Lock()
 	s.addrs = addrs
 	s.mu.Unlock()
+	var streams []netip.AddrPort
+	for _, l := range addrs {
+		if ap, err := netip.ParseAddrPort(l.Address); err == nil && l.Transport != "udp" {
+			streams = append(streams, netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()))
+		}
+	}
+	s.streamAddrs.Store(&streams)
 	return bound, nil
 }
 

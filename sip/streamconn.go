@@ -62,7 +62,7 @@ func (l servingListener) Accept() (net.Conn, error) {
 		sc := newStreamConn(c, func() { l.open.Add(-1) })
 		sc.edge, sc.transport = l.edge, l.transport
 		if l.edge != nil {
-			sc.stream = l.edge.check.NewStream()
+			sc.stream = l.edge.check.NewStream(addrPort(c.RemoteAddr()))
 		}
 		return sc, nil
 	}
@@ -134,9 +134,6 @@ func (c *streamConn) Read(b []byte) (int, error) {
 		case f.Rejected != nil:
 			c.edge.refused(f.Rejected, c.transport, c.RemoteAddr())
 			if f.Rejected.Reply != nil {
-				if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
-					f.Rejected.Stamp(ta.AddrPort())
-				}
 				if _, err := c.Write(f.Rejected.Reply); err != nil {
 					return 0, io.EOF
 				}

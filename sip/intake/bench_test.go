@@ -1,6 +1,7 @@
 package intake
 
 import (
+	"net/netip"
 	"strings"
 	"testing"
 
@@ -32,13 +33,13 @@ a=sendrecv
 func BenchmarkCheckInvite(b *testing.B) {
 	c := NewChecker(Limits{}, "Teamline")
 	dst := make([]byte, 0, 4096)
-	if _, rej := c.Check(benchInvite, true, dst); rej != nil {
+	if _, rej := c.Check(benchInvite, netip.AddrPort{}, true, dst); rej != nil {
 		b.Fatal(rej.Detail)
 	}
 	b.SetBytes(int64(len(benchInvite)))
 	b.ReportAllocs()
 	for b.Loop() {
-		c.Check(benchInvite, true, dst)
+		c.Check(benchInvite, netip.AddrPort{}, true, dst)
 	}
 }
 
@@ -47,13 +48,13 @@ func BenchmarkCheckRefused(b *testing.B) {
 	bad := []byte(strings.Replace(string(benchInvite), "CSeq: 1 INVITE", "CSeq: 1 INFO", 1))
 	b.ReportAllocs()
 	for b.Loop() {
-		c.Check(bad, true, nil)
+		c.Check(bad, netip.AddrPort{}, true, nil)
 	}
 }
 
 func BenchmarkStreamInvite(b *testing.B) {
 	c := NewChecker(Limits{}, "Teamline")
-	s := c.NewStream()
+	s := c.NewStream(netip.AddrPort{})
 	dst := make([]byte, 0, 4096)
 	b.SetBytes(int64(len(benchInvite)))
 	b.ReportAllocs()

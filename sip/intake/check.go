@@ -2,6 +2,7 @@ package intake
 
 import (
 	"bytes"
+	"net/netip"
 	"strconv"
 	"strings"
 )
@@ -81,9 +82,6 @@ func NewChecker(l Limits, server string) *Checker {
 	return &Checker{limits: l, server: server}
 }
 
-// Limits returns the limits in force.
-func (c *Checker) Limits() Limits { return c.limits }
-
 // header is one header line of a message, unfolded.
 type header struct {
 	kind  kind
@@ -106,6 +104,17 @@ type message struct {
 	body     []byte
 	topVia   via
 	topViaOK bool
+	topPlain string         // the top via-parm in plain form
+	topRest  []string       // the other values of the top Via line, as they came
+	src      netip.AddrPort // where the message came from; invalid: unknown
+}
+
+func newMessage(src netip.AddrPort) message {
+	m := message{src: src}
+	for i := range m.first {
+		m.first[i] = -1
+	}
+	return m
 }
 
 // fault is a refusal before it has a reply.
@@ -125,8 +134,9 @@ func newFault(code int, reason, label, detail string) *fault {
 // the rest of the datagram unless Content-Length says less; for streams
 // data must be exactly one framed message (Framer). On success it returns
 // the message in plain form, appended to dst; a nil result with a nil
-// Rejection means there was nothing but blank lines (a keepalive).
-func (c *Checker) Check(data []byte, datagram bool, dst []byte) ([]byte, *Rejection) {
+// Rejection means there was nothing but blank lines (a keepalive). src, the
+// address the message came from, is stamped on the answer's top Via.
+func (c *Checker) Check(data []byte, src netip.AddrPort, datagram bool, dst []byte) ([]byte, *Rejection) {
 	size := len(data)
 	// RFC 3261 7.5: CRLFs before the start line are ignored (over UDP as
 	// over streams: some stacks send a keepalive and a request together).
@@ -134,10 +144,7 @@ func (c *Checker) Check(data []byte, datagram bool, dst []byte) ([]byte, *Reject
 	if len(data) == 0 {
 		return nil, nil
 	}
-	m := message{}
-	for i := range m.first {
-		m.first[i] = -1
-	}
+	m := newMessage(src)
 	f := c.parse(&m, data, datagram)
 	if f == nil && size > c.limits.MaxMessage {
 		f = newFault(513, "Message Too Large", "too_large", "the message is "+strconv.Itoa(size)+" bytes, more than the "+strconv.Itoa(c.limits.MaxMessage)+" accepted")
@@ -434,11 +441,12 @@ func (m *message) readTopVia() {
 	if err != nil || len(vs) == 0 {
 		return
 	}
-	v, err := parseVia(vs[0])
+	v, plain, err := plainVia(vs[0], nil)
 	if err != nil {
 		return
 	}
 	m.topVia, m.topViaOK = v, true
+	m.topPlain, m.topRest = string(plain), vs[1:]
 }
 
 // required checks the headers every message needs exactly once (RFC 3261

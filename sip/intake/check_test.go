@@ -57,7 +57,7 @@ func TestValidMessagesPassInPlainForm(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out, rej := c.Check(msg(tt.in), true, nil)
+			out, rej := c.Check(msg(tt.in), netip.AddrPort{}, true, nil)
 			if rej != nil {
 				t.Fatalf("refused: %d %s (%s)", rej.Code, rej.Reason, rej.Detail)
 			}
@@ -112,7 +112,7 @@ func TestInvalidRequestsAreAnswered(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out, rej := c.Check(msg(tt.in), true, nil)
+			out, rej := c.Check(msg(tt.in), netip.AddrPort{}, true, nil)
 			if rej == nil {
 				t.Fatalf("passed:\n%s", out)
 			}
@@ -152,7 +152,7 @@ func TestUnanswerable(t *testing.T) {
 		"bad response":   "SIP/2.0 4294967301 better not break the receiver\nVia: SIP/2.0/UDP 192.0.2.10;branch=z9hG4bK-1\nFrom: <sip:a@b>;tag=1\nTo: <sip:c@d>\nCall-ID: x\nCSeq: 1 INVITE\nContent-Length: 0\n\n",
 		"not SIP at all": "GET / HTTP/1.1\nHost: x\n\n",
 	} {
-		_, rej := c.Check(msg(in), true, nil)
+		_, rej := c.Check(msg(in), netip.AddrPort{}, true, nil)
 		if rej == nil || rej.Reply != nil || rej.Code != 0 {
 			t.Errorf("%s: %+v, want dropped", name, rej)
 		}
@@ -175,18 +175,16 @@ func TestWarning(t *testing.T) {
 
 // RFC 3261 18.2.1 and RFC 3581 4: the reply's top Via gets received= when
 // the request came from elsewhere than its sent-by, and rport's value.
-func TestStampAddsReceivedAndRport(t *testing.T) {
+func TestReplyStampsReceivedAndRport(t *testing.T) {
 	c := NewChecker(Limits{}, "Teamline")
 	in := strings.Replace(okInvite, "CSeq: 1 INVITE", "CSeq: 1 INFO", 1)
 	in = strings.Replace(in, "rport\n", "rport , SIP/2.0/UDP proxy.example:5060;branch=z9hG4bK-0\n", 1)
-	_, rej := c.Check(msg(in), true, nil)
-	rej.Stamp(netip.MustParseAddrPort("198.51.100.7:40123"))
+	_, rej := c.Check(msg(in), netip.MustParseAddrPort("198.51.100.7:40123"), true, nil)
 	want := "\r\nVia: SIP/2.0/UDP 192.0.2.10:5070;branch=z9hG4bK-1;rport=40123;received=198.51.100.7, SIP/2.0/UDP proxy.example:5060;branch=z9hG4bK-0\r\n"
 	if !strings.Contains(string(rej.Reply), want) {
 		t.Errorf("reply %q lacks %q", rej.Reply, want)
 	}
-	_, rej = c.Check(msg(strings.Replace(okInvite, "CSeq: 1 INVITE", "CSeq: 1 INFO", 1)), true, nil)
-	rej.Stamp(netip.MustParseAddrPort("192.0.2.10:5070"))
+	_, rej = c.Check(msg(strings.Replace(okInvite, "CSeq: 1 INVITE", "CSeq: 1 INFO", 1)), netip.MustParseAddrPort("192.0.2.10:5070"), true, nil)
 	if want := "\r\nVia: SIP/2.0/UDP 192.0.2.10:5070;branch=z9hG4bK-1;rport=5070\r\n"; !strings.Contains(string(rej.Reply), want) {
 		t.Errorf("reply %q lacks %q", rej.Reply, want)
 	}

@@ -22,13 +22,12 @@ func FuzzCheck(f *testing.F) {
 	c := NewChecker(Limits{}, "Teamline")
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, datagram := range []bool{true, false} {
-			out, rej := c.Check(data, datagram, nil)
+			out, rej := c.Check(data, netip.MustParseAddrPort("198.51.100.7:40123"), datagram, nil)
 			if rej != nil {
 				if out != nil {
 					t.Fatal("refused and passed")
 				}
 				if rej.Reply != nil {
-					rej.Stamp(netip.MustParseAddrPort("198.51.100.7:40123"))
 					// The reply echoes the request's headers as they came,
 					// malformed ones too; what must hold is its own frame:
 					// one status line, one Warning, no body, CRLFs.
@@ -46,7 +45,7 @@ func FuzzCheck(f *testing.F) {
 			if out == nil {
 				continue
 			}
-			again, rej2 := c.Check(out, datagram, nil)
+			again, rej2 := c.Check(out, netip.AddrPort{}, datagram, nil)
 			if rej2 != nil {
 				t.Fatalf("plain form refused (%s):\n%q\nfrom %q", rej2.Detail, out, data)
 			}

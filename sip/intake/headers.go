@@ -44,26 +44,28 @@ func (k kind) isList() bool {
 	return k == kindVia || k == kindContact || k == kindRoute || k == kindRecordRoute
 }
 
-// compact maps the compact forms of RFC 3261 7.3.3 (and later RFCs) to
-// their full names; sipgo and the logs then see one name per header.
-var compact = map[string]string{
-	"v": "Via", "f": "From", "t": "To", "i": "Call-ID", "m": "Contact", "l": "Content-Length",
-	"c": "Content-Type", "e": "Content-Encoding", "k": "Supported", "s": "Subject", "o": "Event",
-	"r": "Refer-To", "u": "Allow-Events", "a": "Accept-Contact", "b": "Referred-By",
-	"d": "Request-Disposition", "x": "Session-Expires", "y": "Identity", "j": "Reject-Contact",
-}
+// compact maps the compact forms of RFC 3261 7.3.3 (and later RFCs), by
+// their letter, to their full names; sipgo and the logs then see one name
+// per header.
+var compact = func() (t [26]string) {
+	for c, full := range map[byte]string{
+		'v': "Via", 'f': "From", 't': "To", 'i': "Call-ID", 'm': "Contact", 'l': "Content-Length",
+		'c': "Content-Type", 'e': "Content-Encoding", 'k': "Supported", 's': "Subject", 'o': "Event",
+		'r': "Refer-To", 'u': "Allow-Events", 'a': "Accept-Contact", 'b': "Referred-By",
+		'd': "Request-Disposition", 'x': "Session-Expires", 'y': "Identity", 'j': "Reject-Contact",
+	} {
+		t[c-'a'] = full
+	}
+	return t
+}()
 
 // kindOf returns the kind of a header name (any case, compact forms) and
 // its full name. It runs for every header line, so it compares in place
 // rather than lower-casing a copy.
 func kindOf(name string) (kind, string) {
 	if len(name) == 1 {
-		c := name[0] | 0x20
-		for k, full := range compact {
-			if k[0] == c {
-				name = full
-				break
-			}
+		if c := name[0] | 0x20; c >= 'a' && c <= 'z' && compact[c-'a'] != "" {
+			name = compact[c-'a']
 		}
 	}
 	for k := kindVia; k < kindCount; k++ {

@@ -13,7 +13,7 @@ import (
 const maxWarning = 200
 
 // reply builds the answer to a refused request (RFC 3261 8.2.6): the
-// request's Via headers, From, To (with a tag of ours when it has none),
+// request's Via headers (the top one stamped, stampVia), From, To (with a tag of ours when it has none),
 // Call-ID and CSeq copied, so the sender's transaction matches it (17.1.3:
 // by the top Via's branch and the CSeq method). A header that cannot be
 // copied safely (a control character, not one line) is left out; the Via
@@ -26,12 +26,16 @@ func (c *Checker) reply(m *message, f *fault) []byte {
 	b = append(b, ' ')
 	b = append(b, f.reason...)
 	b = append(b, "\r\n"...)
-	for _, h := range m.headers {
+	for i, h := range m.headers {
 		if h.kind != kindVia {
 			continue
 		}
 		v := h.value
-		if h.plain {
+		switch {
+		case i == m.first[kindVia]:
+			// The top Via as read, stamped, then the rest of its line.
+			v = strings.Join(append([]string{stampVia(m.topPlain, m.topVia, m.src)}, m.topRest...), ", ")
+		case h.plain:
 			v = rawValue(v)
 		}
 		if safeValue(v) {
@@ -103,28 +107,16 @@ func Warning(text string) string {
 	return b.String()
 }
 
-// Stamp adds to the top Via of the reply what a server adds there (RFC 3261
+// stampVia adds to the plain top Via what a server adds there (RFC 3261
 // 18.2.1, RFC 3581 4): received= with the address the request came from
 // when the sent-by names another, and the source port as the value of an
-// empty rport. Clients behind NAT read them to learn their public address.
-func (r *Rejection) Stamp(src netip.AddrPort) {
-	if r == nil || r.Reply == nil || !src.IsValid() {
-		return
-	}
-	reply := string(r.Reply)
-	i := strings.Index(reply, "\r\nVia: ")
-	if i < 0 {
-		return
-	}
-	start := i + len("\r\nVia: ")
-	end := start + strings.Index(reply[start:], "\r\n")
-	top, more, list := strings.Cut(reply[start:end], ",")
-	v, plain, err := plainVia(top, nil)
-	if err != nil {
-		return
+// empty rport. Clients behind NAT learn their public address from them.
+func stampVia(top string, v via, src netip.AddrPort) string {
+	if !src.IsValid() {
+		return top
 	}
 	ip := src.Addr().Unmap()
-	parts := strings.Split(string(plain), ";")
+	parts := strings.Split(top, ";")
 	out := parts[:1]
 	for _, p := range parts[1:] {
 		name, _, _ := strings.Cut(p, "=")
@@ -136,12 +128,8 @@ func (r *Rejection) Stamp(src netip.AddrPort) {
 		}
 		out = append(out, p)
 	}
-	if host := strings.Trim(v.host, "[]"); host != ip.String() {
+	if strings.Trim(v.host, "[]") != ip.String() {
 		out = append(out, "received="+ip.String())
 	}
-	stamped := strings.Join(out, ";")
-	if list {
-		stamped += "," + more
-	}
-	r.Reply = []byte(reply[:start] + stamped + reply[end:])
+	return strings.Join(out, ";")
 }

@@ -2,6 +2,7 @@ package intake
 
 import (
 	"bytes"
+	"net/netip"
 	"strconv"
 	"strings"
 )
@@ -11,12 +12,14 @@ import (
 // reads; Next returns what to do, one frame at a time. Not safe for
 // concurrent use: one per connection, used by its reader.
 type Stream struct {
-	c  *Checker
-	in []byte
+	c   *Checker
+	src netip.AddrPort
+	in  []byte
 }
 
-// NewStream returns the framer of one connection.
-func (c *Checker) NewStream() *Stream { return &Stream{c: c} }
+// NewStream returns the framer of one connection from src (its answers
+// stamp it on their top Via; invalid: unknown).
+func (c *Checker) NewStream(src netip.AddrPort) *Stream { return &Stream{c: c, src: src} }
 
 // Frame is one thing found in a stream.
 type Frame struct {
@@ -31,9 +34,6 @@ type Frame struct {
 
 // Feed adds bytes read from the connection.
 func (s *Stream) Feed(p []byte) { s.in = append(s.in, p...) }
-
-// Buffered is how many bytes wait for the rest of their message.
-func (s *Stream) Buffered() int { return len(s.in) }
 
 // Next returns the next frame, appending a passed message to dst; ok is
 // false when more bytes are needed first.
@@ -65,25 +65,25 @@ func (s *Stream) Next(dst []byte) (f Frame, ok bool) {
 		// Headers longer than a whole message may be: answer if the
 		// start and Via are there, and give up on the connection.
 		f := &fault{code: 513, reason: "Message Too Large", label: "too_large", detail: "the headers are longer than the " + strconv.Itoa(max) + " bytes a message may have", close: true}
-		return Frame{Rejected: s.c.checkHead(s.in, f)}, true
+		return Frame{Rejected: s.c.checkHead(s.in, s.src, f)}, true
 	}
-	length, bad := contentLength(s.in[:end])
+	length, bad := s.c.contentLength(s.in[:end])
 	if bad != "" {
 		// Without a length there is no next message to find.
 		f := &fault{code: 400, reason: "Bad Content-Length", label: "bad_content_length", detail: bad, close: true}
 		if bad == twoLengths {
 			f.reason, f.label = "Duplicate Content-Length", "duplicate_header"
 		}
-		return Frame{Rejected: s.c.checkHead(s.in[:end], f)}, true
+		return Frame{Rejected: s.c.checkHead(s.in[:end], s.src, f)}, true
 	}
 	if end+length > max {
 		f := &fault{code: 513, reason: "Message Too Large", label: "too_large", detail: "the message is " + strconv.Itoa(end+length) + " bytes, more than the " + strconv.Itoa(max) + " accepted", close: true}
-		return Frame{Rejected: s.c.checkHead(s.in[:end], f)}, true
+		return Frame{Rejected: s.c.checkHead(s.in[:end], s.src, f)}, true
 	}
 	if len(s.in) < end+length {
 		return Frame{}, false
 	}
-	msg, rej := s.c.Check(s.in[:end+length], false, dst)
+	msg, rej := s.c.Check(s.in[:end+length], s.src, false, dst)
 	s.consume(end + length)
 	if rej != nil {
 		return Frame{Rejected: rej}, true
@@ -115,24 +115,13 @@ const twoLengths = "two different Content-Length values"
 // contentLength finds the Content-Length of a header section for framing;
 // bad says why it cannot be used (not a number, two different values).
 // Missing is 0: Check then refuses a request without it.
-func contentLength(head []byte) (n int, bad string) {
+func (c *Checker) contentLength(head []byte) (n int, bad string) {
 	n = -1
-	lines := strings.Split(string(head), "\n")
-	for i, line := range lines {
-		if i == 0 {
+	lines, _ := c.lines(head) // folded lines joined, as Check reads them
+	for _, line := range lines[1:] {
+		name, value, ok := strings.Cut(line, ":")
+		if k, _ := kindOf(trimRightWSP(name)); !ok || k != kindContentLength {
 			continue
-		}
-		name, value, ok := strings.Cut(strings.TrimSuffix(line, "\r"), ":")
-		if !ok {
-			continue
-		}
-		name = trimRightWSP(name)
-		if !strings.EqualFold(name, "content-length") && !strings.EqualFold(name, "l") {
-			continue
-		}
-		// A folded value continues on the next lines.
-		for j := i + 1; j < len(lines) && lines[j] != "" && (lines[j][0] == ' ' || lines[j][0] == '\t'); j++ {
-			value += " " + strings.TrimSuffix(lines[j], "\r")
 		}
 		value = trimWSP(value)
 		if !isDigits(value) || len(value) > 9 {
@@ -144,18 +133,12 @@ func contentLength(head []byte) (n int, bad string) {
 		}
 		n = v
 	}
-	if n < 0 {
-		n = 0
-	}
-	return n, ""
+	return max(n, 0), ""
 }
 
 // checkHead reads what it can of a message's headers for the answer to f.
-func (c *Checker) checkHead(head []byte, f *fault) *Rejection {
-	m := message{}
-	for i := range m.first {
-		m.first[i] = -1
-	}
+func (c *Checker) checkHead(head []byte, src netip.AddrPort, f *fault) *Rejection {
+	m := newMessage(src)
 	lines, _ := c.lines(head)
 	if len(lines) > 0 {
 		_ = m.startLine(lines[0], c.limits.MaxURI)
@@ -168,9 +151,9 @@ func (c *Checker) checkHead(head []byte, f *fault) *Rejection {
 // TooLarge is the refusal of a message that passed but cannot be handed on
 // whole (its plain form outgrew the reader's buffer): 513, as any message
 // over the limit.
-func (c *Checker) TooLarge(data []byte) *Rejection {
+func (c *Checker) TooLarge(data []byte, src netip.AddrPort) *Rejection {
 	data = bytes.TrimLeft(data, "\r\n")
 	_, body, _ := splitHead(data)
 	f := &fault{code: 513, reason: "Message Too Large", label: "too_large", detail: "the message is too large to be handled"}
-	return c.checkHead(data[:len(data)-len(body)], f)
+	return c.checkHead(data[:len(data)-len(body)], src, f)
 }
