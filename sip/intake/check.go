@@ -499,6 +499,10 @@ func (m *message) values() *fault {
 		case kindRoute, kindRecordRoute:
 			plain, err = plainAddressList(h.value, true)
 		case kindVia:
+			if i == m.first[kindVia] && len(m.topRest) == 0 {
+				plain = m.topPlain // read already (readTopVia)
+				break
+			}
 			plain, err = plainViaList(h.value)
 		case kindMaxForwards:
 			err = checkNumber(h.value, 255)
