@@ -31,7 +31,7 @@ func Default() Config {
 			UserAgent:     "Teamline",
 			UnknownSource: UnknownSourceReject,
 			Limits: SIPLimits{
-				MaxMessageBytes: 65507,
+				MaxMessageBytes: maxUDPPayload,
 				MaxHeaders:      512,
 				MaxHeaderBytes:  16384,
 				MaxBodyBytes:    32768,

@@ -32,11 +32,12 @@ const EnvDatabaseDSN = "TEAMLINE_DATABASE_DSN"
 // A file that cannot be read gives the os error wrapped (errors.Is(err, fs.ErrNotExist) works). Every
 // other failure is an *Error listing all problems, each as "file:line: key.path: reason".
 func Load(path string) (Config, error) {
-	return load(path, 0)
+	return LoadFor(path, 0)
 }
 
-// load is Load, then ResolveSecrets(need) with the problems of both together.
-func load(path string, need Secrets) (Config, error) {
+// LoadFor is Load followed by ResolveSecrets(need), with the problems of both reported together, in
+// file order: what a command calls with the secrets it uses.
+func LoadFor(path string, need Secrets) (Config, error) {
 	data, err := readLimited(path)
 	if err != nil {
 		return Config{}, fmt.Errorf("config: %w", err)

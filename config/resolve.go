@@ -20,12 +20,6 @@ const (
 	AllSecrets = SecretDatabase | SecretTrunks | SecretVerification
 )
 
-// LoadFor is Load followed by ResolveSecrets(need), with the problems of both reported together, in
-// file order: what a command calls with the secrets it uses.
-func LoadFor(path string, need Secrets) (Config, error) {
-	return load(path, need)
-}
-
 // ResolveSecrets reads the secrets selected by need that are given as {env: NAME} or {file: PATH} and
 // have not been read yet, and checks their values as Validate checks inline ones (a DSN's form, a
 // token's characters). Secrets not selected stay unread: a command that never uses a trunk does not

@@ -237,12 +237,16 @@ func (v *validator) sip(s *SIP) {
 	}
 	v.oneOf("sip.unknown_source", s.UnknownSource, unknownSources)
 	l := &s.Limits
-	v.intRange("sip.limits.max_message_bytes", l.MaxMessageBytes, 1024, 65507)
+	v.intRange("sip.limits.max_message_bytes", l.MaxMessageBytes, 1024, maxUDPPayload)
 	v.intRange("sip.limits.max_headers", l.MaxHeaders, 16, 4096)
-	v.intRange("sip.limits.max_header_bytes", l.MaxHeaderBytes, 256, 65507)
-	v.intRange("sip.limits.max_body_bytes", l.MaxBodyBytes, 256, 65507)
+	v.intRange("sip.limits.max_header_bytes", l.MaxHeaderBytes, 256, maxUDPPayload)
+	v.intRange("sip.limits.max_body_bytes", l.MaxBodyBytes, 256, maxUDPPayload)
 	v.intRange("sip.limits.max_uri_bytes", l.MaxURIBytes, 64, 8192)
 }
+
+// maxUDPPayload is the largest UDP payload over IPv4 (65,535 less the IP and UDP headers): no SIP
+// message limit can usefully exceed it.
+const maxUDPPayload = 65507
 
 // intRange checks lo <= n <= hi.
 func (v *validator) intRange(path string, n, lo, hi int) {

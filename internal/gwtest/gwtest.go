@@ -28,28 +28,22 @@ import (
 // Options say how to run one gateway; the zero value is a gateway with an
 // empty directory on 127.0.0.1.
 type Options struct {
-	// IP is the address the SIP listeners (UDP and TCP, port 0) bind to.
-	// Default: 127.0.0.1.
-	IP string
 	// ConfigYAML is merged over the generated base config: mappings key by
 	// key, anything else (a list such as sip.listen or trunks, a scalar)
 	// replaces the base value. The base has data_dir in t.TempDir(),
-	// http.listen 127.0.0.1:0, UDP and TCP listeners on IP port 0 and a
+	// http.listen 127.0.0.1:0, UDP and TCP listeners on 127.0.0.1:0 and a
 	// 2s calls.drain_timeout so that Stop is quick.
 	ConfigYAML string
 	// Directory, when not empty, is a directory file (YAML, as
 	// `teamline apply -f` reads it) applied before the gateway starts.
 	Directory string
-	// Env is added to the child's environment (KEY=value). TEAMLINE_*
-	// variables of the test process itself are not passed on.
-	Env []string
 }
 
 // Gateway is a running `teamline serve`.
 type Gateway struct {
-	// SIPUDP, SIPTCP and SIPTLS are the host:port of the first listener
-	// of each transport ("" when there is none).
-	SIPUDP, SIPTCP, SIPTLS string
+	// SIPUDP and SIPTCP are the host:port of the first listener of each
+	// transport ("" when there is none).
+	SIPUDP, SIPTCP string
 	// HTTP is the base URL of the API listener, e.g. http://127.0.0.1:41234.
 	HTTP string
 	// AdminToken is the API token of the primary manager the first start
@@ -60,7 +54,8 @@ type Gateway struct {
 	// data directory.
 	ConfigPath, DataDir string
 
-	t    testing.TB
+	// env is the children's environment: the test's, without its
+	// TEAMLINE_* variables.
 	env  []string
 	cmd  *exec.Cmd
 	log  *testlog.Buffer
@@ -142,7 +137,7 @@ func Start(t testing.TB, opts Options) *Gateway {
 	t.Helper()
 	bin := Binary(t)
 	dir := t.TempDir()
-	g := &Gateway{t: t, log: &testlog.Buffer{}, done: make(chan struct{}), DataDir: filepath.Join(dir, "data")}
+	g := &Gateway{log: &testlog.Buffer{}, done: make(chan struct{}), DataDir: filepath.Join(dir, "data")}
 	g.ConfigPath = filepath.Join(dir, "teamline.yaml")
 	cfg, listeners, err := config(g.DataDir, opts)
 	if err != nil {
@@ -156,7 +151,6 @@ func Start(t testing.TB, opts Options) *Gateway {
 			g.env = append(g.env, kv)
 		}
 	}
-	g.env = append(g.env, opts.Env...)
 	if opts.Directory != "" {
 		path := filepath.Join(dir, "directory.yaml")
 		if err := os.WriteFile(path, []byte(opts.Directory), 0o600); err != nil {
@@ -179,7 +173,7 @@ func Start(t testing.TB, opts Options) *Gateway {
 	t.Cleanup(func() {
 		err := g.Stop()
 		if t.Failed() {
-			t.Logf("gateway log (tail):\n%s", g.tail(80))
+			t.Logf("gateway log (tail):\n%s", Tail(g.log.String(), 80))
 		}
 		if err != nil {
 			t.Errorf("gwtest: gateway stop: %v", err)
@@ -199,8 +193,6 @@ func Start(t testing.TB, opts Options) *Gateway {
 						setOnce(&g.SIPUDP, m[2])
 					case "tcp":
 						setOnce(&g.SIPTCP, m[2])
-					case "tls":
-						setOnce(&g.SIPTLS, m[2])
 					}
 				}
 				break
@@ -228,14 +220,7 @@ func setOnce(dst *string, v string) {
 
 // config returns the merged config file and how many SIP listeners it has.
 func config(dataDir string, opts Options) ([]byte, int, error) {
-	ip := opts.IP
-	if ip == "" {
-		ip = "127.0.0.1"
-	}
-	addr := ip + ":0"
-	if strings.Contains(ip, ":") {
-		addr = "[" + ip + "]:0"
-	}
+	const addr = "127.0.0.1:0"
 	base := map[string]any{
 		"data_dir": dataDir,
 		"http":     map[string]any{"listen": "127.0.0.1:0"},
@@ -291,9 +276,6 @@ func (g *Gateway) Run(t testing.TB, stdin string, args ...string) string {
 	return out.String()
 }
 
-// Log returns everything the gateway wrote to stdout and stderr so far.
-func (g *Gateway) Log() string { return g.log.String() }
-
 // Exited reports whether the gateway process has ended (crashed, or was
 // stopped).
 func (g *Gateway) Exited() bool {
@@ -337,9 +319,10 @@ func (g *Gateway) Stop() error {
 	return g.stopErr
 }
 
-// tail returns the last n lines of the log.
-func (g *Gateway) tail(n int) string {
-	lines := strings.Split(strings.TrimRight(g.log.String(), "\n"), "\n")
+// Tail returns the last n lines of s (a process's output), for failure
+// messages.
+func Tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	if len(lines) > n {
 		lines = lines[len(lines)-n:]
 	}

@@ -3,13 +3,17 @@ package gwtest
 import (
 	"net"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // TestStart runs a gateway with a directory and a config override, and
-// checks the addresses it reports answer: /healthz, and an OPTIONS over UDP.
+// checks the addresses it reports answer (/healthz, an OPTIONS over UDP)
+// and that the directory was applied.
 func TestStart(t *testing.T) {
 	g := Start(t, Options{
 		ConfigYAML: "sip:\n  realm: gwtest\n",
@@ -49,10 +53,39 @@ func TestStart(t *testing.T) {
 	if !strings.HasPrefix(string(buf[:n]), "SIP/2.0 ") {
 		t.Fatalf("answer: %q", buf[:n])
 	}
+	if out := g.Run(t, "", "number", "list"); !strings.Contains(out, "+15125550100") {
+		t.Errorf("number list printed %q, want the directory's number", out)
+	}
 	if err := g.Stop(); err != nil {
 		t.Fatalf("stop: %v", err)
 	}
 	if !g.Exited() {
 		t.Fatal("still running after Stop")
+	}
+}
+
+// TestConfigMerge: ConfigYAML is laid over the base key by key; a list
+// replaces the base list.
+func TestConfigMerge(t *testing.T) {
+	b, n, err := config("/data", Options{ConfigYAML: "sip:\n  realm: gwtest\ntrunks: [{name: a}]\n"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]any
+	if err := yaml.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	sip := got["sip"].(map[string]any)
+	if n != 2 || sip["realm"] != "gwtest" || len(sip["listen"].([]any)) != 2 || got["data_dir"] != "/data" ||
+		!reflect.DeepEqual(got["trunks"], []any{map[string]any{"name": "a"}}) {
+		t.Errorf("merged config (%d listeners):\n%s", n, b)
+	}
+
+	b, n, err = config("/data", Options{ConfigYAML: "sip:\n  listen: [{transport: udp, address: '127.0.0.1:0'}]\n"})
+	if err != nil || n != 1 {
+		t.Errorf("a listen list replacing the base: %d listeners, %v\n%s", n, err, b)
+	}
+	if _, _, err := config("/data", Options{ConfigYAML: "sip: ["}); err == nil {
+		t.Error("malformed ConfigYAML accepted")
 	}
 }

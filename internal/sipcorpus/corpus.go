@@ -25,6 +25,9 @@
 //	# why: ...               what the message tests and why this answer;
 //	                         may be given on several lines
 //
+// The keys with two values (warning, auth, quiet: yes or no; source;
+// answer-at) refuse any other, so that a typo cannot turn a check off.
+//
 // In the message, Render replaces:
 //
 //	${GW} ${GWHOST} ${GWPORT}        the gateway's listener of the transport
@@ -124,16 +127,17 @@ func Parse(name, text string) (*Case, error) {
 			return nil, fmt.Errorf("header line %q: no key", line)
 		}
 		val = strings.TrimSpace(val)
+		var err error
 		switch key = strings.TrimSpace(key); key {
 		case "expect":
-			if _, err := strconv.Atoi(val); err != nil && val != "drop" && val != "pong" {
-				return nil, fmt.Errorf("expect %q: a status code, drop or pong", val)
+			if _, e := strconv.Atoi(val); e != nil && val != "drop" && val != "pong" {
+				err = fmt.Errorf("expect %q: a status code, drop or pong", val)
 			}
 			c.Expect = val
 		case "reason":
 			c.Reason = val
 		case "warning":
-			c.Warning = val == "yes"
+			c.Warning, err = either(key, val, "no", "yes")
 		case "transport":
 			switch val {
 			case "udp":
@@ -142,32 +146,23 @@ func Parse(name, text string) (*Case, error) {
 				c.UDP = false
 			case "both":
 			default:
-				return nil, fmt.Errorf("transport %q: udp, tcp or both", val)
+				err = fmt.Errorf("transport %q: udp, tcp or both", val)
 			}
 		case "source":
-			switch val {
-			case "trunk":
-			case "unknown":
-				c.Unknown = true
-			default:
-				return nil, fmt.Errorf("source %q: trunk or unknown", val)
-			}
+			c.Unknown, err = either(key, val, "trunk", "unknown")
 		case "answer-at":
-			switch val {
-			case "local":
-			case "alt":
-				c.AnswerAtAlt = true
-			default:
-				return nil, fmt.Errorf("answer-at %q: local or alt", val)
-			}
+			c.AnswerAtAlt, err = either(key, val, "local", "alt")
 		case "auth":
-			c.Auth = val == "yes"
+			c.Auth, err = either(key, val, "no", "yes")
 		case "quiet":
-			c.Quiet = val == "yes"
+			c.Quiet, err = either(key, val, "no", "yes")
 		case "why":
 			why = append(why, val)
 		default:
-			return nil, fmt.Errorf("unknown header key %q", key)
+			err = fmt.Errorf("unknown header key %q", key)
+		}
+		if err != nil {
+			return nil, err
 		}
 	}
 	if c.Expect == "" {
@@ -182,6 +177,17 @@ func Parse(name, text string) (*Case, error) {
 	c.Why = strings.Join(why, " ")
 	c.Template = text
 	return c, nil
+}
+
+// either reads a key with two values: false for off, true for on.
+func either(key, val, off, on string) (bool, error) {
+	switch val {
+	case off:
+		return false, nil
+	case on:
+		return true, nil
+	}
+	return false, fmt.Errorf("%s %q: %s or %s", key, val, off, on)
 }
 
 // Vars are the values Render puts in for the placeholders.

@@ -172,9 +172,6 @@ func runCase(t *testing.T, g *gwtest.Gateway, c *Case, transport string) {
 	} else if c.Reason != "" && !strings.EqualFold(res.reason, c.Reason) {
 		t.Errorf("got %q%s, want reason %q", firstLine(raw), warned(res), c.Reason)
 	}
-	if (c.Code() < 200 || c.Code() >= 300) && res.code >= 200 && res.code < 300 {
-		t.Errorf("a request that must be refused got %q", firstLine(raw))
-	}
 	if c.Warning && len(res.header("warning")) == 0 {
 		t.Errorf("%q carries no Warning saying what was wrong", firstLine(raw))
 	}

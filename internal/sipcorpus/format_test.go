@@ -42,6 +42,8 @@ func TestRender(t *testing.T) {
 		"# expect: 200\nOPTIONS",
 		"# expect: 200\n# why: x\n# answer-at: alt\nOPTIONS",
 		"# expect: 200\n# why: x\n# colour: blue\nOPTIONS",
+		"# expect: 200\n# why: x\n# warning: Yes\nOPTIONS",
+		"# expect: 200\n# why: x\n# source: carrier\nOPTIONS",
 	} {
 		if _, err := Parse("x", bad); err == nil {
 			t.Errorf("Parse accepted %q", bad)
@@ -57,6 +59,9 @@ func TestLoad(t *testing.T) {
 	cases, err := Load("testdata")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(cases) == 0 {
+		t.Fatal("no corpus files")
 	}
 	for _, c := range cases {
 		if _, err := c.Render(Vars{GW: "127.0.0.1:5060", Local: "127.0.0.2:6000", Alt: "127.0.0.2:6001", Transport: "UDP"}); err != nil {

@@ -124,8 +124,9 @@ func parseWAV(b []byte) (wav, error) {
 	return wav{}, errors.New("no data chunk")
 }
 
-// readWAV reads and parses a WAV file.
-func readWAV(t *testing.T, path string) wav {
+// readWAV reads and parses a WAV file, failing the test unless it has
+// channels channels.
+func readWAV(t *testing.T, path string, channels int) wav {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -134,6 +135,9 @@ func readWAV(t *testing.T, path string) wav {
 	w, err := parseWAV(b)
 	if err != nil {
 		t.Fatalf("%s: %v", path, err)
+	}
+	if len(w.channels) != channels {
+		t.Fatalf("%s: %d channels, want %d", path, len(w.channels), channels)
 	}
 	return w
 }

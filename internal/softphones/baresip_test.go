@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/teamline/teamline/internal/testlog"
+	"github.com/teamline/teamline/internal/gwtest"
 )
 
 // TestBaresip: Debian 12's baresip registers as alice with digest
@@ -62,10 +62,8 @@ snd_path		%s
 const baresipAccount = "<sip:%s@%s>;auth_pass=%s;answermode=auto\n"
 
 type baresip struct {
+	*proc
 	dir  string
-	cmd  *exec.Cmd
-	out  testlog.Buffer
-	done chan struct{}
 	ctrl net.Conn
 
 	mu     sync.Mutex
@@ -78,7 +76,7 @@ type baresip struct {
 // alice's phone, registering with the gateway at registrar.
 func startBaresip(t *testing.T, registrar string) *baresip {
 	t.Helper()
-	b := &baresip{dir: t.TempDir(), done: make(chan struct{})}
+	b := &baresip{dir: t.TempDir()}
 	ctrlPort := freeTCPPort(t)
 	files := map[string]string{
 		"config":   fmt.Sprintf(baresipConfig, ctrlPort, b.dir),
@@ -91,29 +89,16 @@ func startBaresip(t *testing.T, registrar string) *baresip {
 		}
 	}
 	// -v: debug output, -s: SIP trace; both only shown when the test fails.
-	b.cmd = exec.Command("baresip", "-f", b.dir, "-v", "-s")
-	b.cmd.Env = append(os.Environ(), "HOME="+b.dir)
-	b.cmd.Stdout, b.cmd.Stderr = &b.out, &b.out
-	b.cmd.WaitDelay = time.Second
-	if err := b.cmd.Start(); err != nil {
-		t.Fatalf("baresip: %v", err)
-	}
-	go func() {
-		_ = b.cmd.Wait()
-		close(b.done)
-	}()
+	cmd := exec.Command("baresip", "-f", b.dir, "-v", "-s")
+	cmd.Env = append(os.Environ(), "HOME="+b.dir)
+	b.proc = startProc(t, "baresip", cmd)
 	t.Cleanup(func() {
 		if b.ctrl != nil {
 			_ = b.ctrl.Close()
 		}
-		select {
-		case <-b.done:
-		default:
-			_ = b.cmd.Process.Kill()
-			<-b.done
-		}
+		b.kill()
 		if t.Failed() {
-			t.Logf("baresip output (tail):\n%s\nctrl_tcp events: %v", tail(b.out.String(), 300), b.eventList())
+			t.Logf("baresip output (tail):\n%s\nctrl_tcp events: %v", gwtest.Tail(b.out.String(), 300), b.eventList())
 		}
 	})
 
@@ -246,11 +231,7 @@ func (b *baresip) received(t *testing.T, call string) wav {
 		path = dumps[i]
 		return true
 	})
-	w := readWAV(t, path)
-	if len(w.channels) != 1 {
-		t.Fatalf("%s: %d channels, want 1", path, len(w.channels))
-	}
-	return w
+	return readWAV(t, path, 1)
 }
 
 // freeTCPPort returns a TCP port on 127.0.0.1 that was free a moment ago.
@@ -262,13 +243,4 @@ func freeTCPPort(t *testing.T) int {
 	}
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port
-}
-
-// tail is the last n lines of s.
-func tail(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/teamline/teamline/internal/sipptest"
-	"github.com/teamline/teamline/internal/testlog"
 )
 
 // The carriers are SIPp processes: one calls in from the carrier's address
@@ -21,12 +20,9 @@ import (
 
 // sippRun is one SIPp process.
 type sippRun struct {
+	*proc
 	name string
 	dir  string
-	cmd  *exec.Cmd
-	out  testlog.Buffer
-	done chan struct{}
-	err  error // the exit, once done is closed
 }
 
 // startSIPp runs SIPp with args plus message and error logs in a temporary
@@ -34,29 +30,15 @@ type sippRun struct {
 // the test failed.
 func startSIPp(t *testing.T, name string, args ...string) *sippRun {
 	t.Helper()
-	s := &sippRun{name: name, dir: t.TempDir(), done: make(chan struct{})}
+	dir := t.TempDir()
 	all := append([]string{
 		"-nostdin", "-m", "1", "-timeout", "60s", "-timeout_error",
-		"-trace_msg", "-message_file", filepath.Join(s.dir, "messages.log"),
-		"-trace_err", "-error_file", filepath.Join(s.dir, "errors.log"),
+		"-trace_msg", "-message_file", filepath.Join(dir, "messages.log"),
+		"-trace_err", "-error_file", filepath.Join(dir, "errors.log"),
 	}, args...)
-	s.cmd = exec.Command("sipp", all...)
-	s.cmd.Stdout, s.cmd.Stderr = &s.out, &s.out
-	s.cmd.WaitDelay = time.Second
-	if err := s.cmd.Start(); err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	go func() {
-		s.err = s.cmd.Wait()
-		close(s.done)
-	}()
+	s := &sippRun{proc: startProc(t, name, exec.Command("sipp", all...)), name: name, dir: dir}
 	t.Cleanup(func() {
-		select {
-		case <-s.done:
-		default:
-			_ = s.cmd.Process.Kill()
-			<-s.done
-		}
+		s.kill()
 		if t.Failed() {
 			t.Logf("%s (SIPp):\n%s", name, s.report())
 		}

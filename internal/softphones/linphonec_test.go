@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/teamline/teamline/internal/testlog"
+	"github.com/teamline/teamline/internal/gwtest"
 )
 
 // TestLinphonec: Linphone's console client (linphonec 5.1) registers as
@@ -59,11 +59,9 @@ realm=teamline
 `
 
 type linphonec struct {
+	*proc
 	dir   string
-	cmd   *exec.Cmd
 	stdin io.WriteCloser
-	out   testlog.Buffer
-	done  chan struct{}
 }
 
 // startLinphonec runs linphonec as alice's phone, auto-answering (-a),
@@ -74,7 +72,7 @@ type linphonec struct {
 // and "record").
 func startLinphonec(t *testing.T, registrar string) *linphonec {
 	t.Helper()
-	p := &linphonec{dir: t.TempDir(), done: make(chan struct{})}
+	p := &linphonec{dir: t.TempDir()}
 	// Without this directory linphonec 5.1 cannot open its database and
 	// never listens on its SIP port, so never registers.
 	if err := os.MkdirAll(filepath.Join(p.dir, ".local", "share", "linphone"), 0o700); err != nil {
@@ -91,22 +89,14 @@ func startLinphonec(t *testing.T, registrar string) *linphonec {
 
 	// -d 6 -l: the full debug log (SIP messages included), shown only when
 	// the test fails.
-	p.cmd = exec.Command("linphonec", "-c", rcPath, "-a", "-d", "6", "-l", filepath.Join(p.dir, "linphonec.log"))
-	p.cmd.Env = append(os.Environ(), "HOME="+p.dir)
-	p.cmd.Dir = p.dir
-	p.cmd.Stdout, p.cmd.Stderr = &p.out, &p.out
-	p.cmd.WaitDelay = time.Second
+	cmd := exec.Command("linphonec", "-c", rcPath, "-a", "-d", "6", "-l", filepath.Join(p.dir, "linphonec.log"))
+	cmd.Env = append(os.Environ(), "HOME="+p.dir)
+	cmd.Dir = p.dir
 	var err error
-	if p.stdin, err = p.cmd.StdinPipe(); err != nil {
+	if p.stdin, err = cmd.StdinPipe(); err != nil {
 		t.Fatal(err)
 	}
-	if err := p.cmd.Start(); err != nil {
-		t.Fatalf("linphonec: %v", err)
-	}
-	go func() {
-		_ = p.cmd.Wait()
-		close(p.done)
-	}()
+	p.proc = startProc(t, "linphonec", cmd)
 	t.Cleanup(func() {
 		// "quit" unregisters and exits; a linphonec that does not is
 		// killed.
@@ -114,12 +104,11 @@ func startLinphonec(t *testing.T, registrar string) *linphonec {
 		select {
 		case <-p.done:
 		case <-time.After(5 * time.Second):
-			_ = p.cmd.Process.Kill()
-			<-p.done
+			p.kill()
 		}
 		if t.Failed() {
 			log, _ := os.ReadFile(filepath.Join(p.dir, "linphonec.log"))
-			t.Logf("linphonec output:\n%s\nlinphonec log (tail):\n%s", p.out.String(), tail(string(log), 400))
+			t.Logf("linphonec output:\n%s\nlinphonec log (tail):\n%s", p.out.String(), gwtest.Tail(string(log), 400))
 		}
 	})
 	p.command(t, "soundcard use files")
@@ -178,9 +167,5 @@ func (p *linphonec) received(t *testing.T, call string) wav {
 		_, err := os.Stat(path)
 		return err == nil
 	})
-	w := readWAV(t, path)
-	if len(w.channels) != 1 {
-		t.Fatalf("%s: %d channels, want 1", path, len(w.channels))
-	}
-	return w
+	return readWAV(t, path, 1)
 }
