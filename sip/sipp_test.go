@@ -1,12 +1,8 @@
 package sip_test
 
 import (
-	"bytes"
 	"context"
 	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -16,13 +12,7 @@ import (
 )
 
 // sippRun is one SIPp process of a test.
-type sippRun struct {
-	name string
-	cmd  *exec.Cmd
-	out  bytes.Buffer
-	errs string // the -error_file
-	done chan error
-}
+type sippRun struct{ *sipptest.Run }
 
 // startSIPp starts SIPp bound to ip with the scenario files of
 // internal/sipptest (args may add -oocsf and the like), calling the
@@ -36,50 +26,27 @@ func startSIPp(ctx context.Context, t *testing.T, gw *gateway, name, ip string, 
 }
 
 // runSIPp runs one SIPp call (-m 1, at most 20 s) with args, its errors
-// and messages traced into the test's temporary directory.
+// and messages traced into the test's temporary directory; ctx's end stops
+// it.
 func runSIPp(ctx context.Context, t *testing.T, name string, args ...string) *sippRun {
 	t.Helper()
-	bin, err := exec.LookPath("sipp")
-	if err != nil {
-		t.Fatal("sipp not found: install sip-tester (apt-get install sip-tester)")
-	}
-	dir := t.TempDir()
-	r := &sippRun{name: name, errs: filepath.Join(dir, name+"_errors.log"), done: make(chan error, 1)}
-	r.cmd = exec.CommandContext(ctx, bin, append([]string{
-		"-m", "1", "-timeout", "20s", "-timeout_error", "-nostdin",
-		"-trace_err", "-error_file", r.errs,
-		"-trace_msg", "-message_file", filepath.Join(dir, name+"_messages.log"),
-	}, args...)...)
-	r.cmd.Stdout = &r.out
-	r.cmd.Stderr = &r.out
-	r.cmd.WaitDelay = time.Second
-	if err := r.cmd.Start(); err != nil {
-		t.Fatalf("sipp %s: %v", name, err)
-	}
-	go func() { r.done <- r.cmd.Wait() }()
-	t.Cleanup(func() {
-		if r.cmd.ProcessState == nil {
-			_ = r.cmd.Process.Kill()
-			<-r.done
-		}
-	})
+	r := &sippRun{sipptest.Start(t, name, 20*time.Second, args...)}
+	stop := context.AfterFunc(ctx, r.Kill)
+	t.Cleanup(func() { stop() })
 	return r
 }
 
 // wait waits for SIPp to exit and fails the test unless it exited 0.
 func (r *sippRun) wait(t *testing.T, gw *gateway) {
 	t.Helper()
-	if err := <-r.done; err != nil {
-		t.Fatalf("sipp %s: %v\n%s", r.name, err, r.report(gw))
+	if <-r.Done(); r.Err != nil {
+		t.Fatalf("sipp %s: %v\n%s", r.Name, r.Err, r.report(gw))
 	}
 }
 
-// report is what SIPp logged, for a failure message.
+// report is what SIPp logged and the gateway's log, for a failure message.
 func (r *sippRun) report(gw *gateway) string {
-	errs, _ := os.ReadFile(r.errs)
-	msgs, _ := os.ReadFile(filepath.Join(filepath.Dir(r.errs), r.name+"_messages.log"))
-	return "--- sipp output:\n" + r.out.String() + "\n--- sipp errors:\n" + string(errs) +
-		"\n--- sipp messages:\n" + string(msgs) + "\n--- gateway log:\n" + gw.logs.String()
+	return r.Report() + "\n--- gateway log:\n" + gw.logs.String()
 }
 
 // TestSIPpAudioThroughTheGateway: the carrier (SIPp) plays A-law audio
@@ -124,8 +91,8 @@ func waitRegistered(ctx context.Context, t *testing.T, gw *gateway, phone *sippR
 			return
 		}
 		select {
-		case err := <-phone.done:
-			t.Fatalf("sipp %s exited before %s registered: %v\n%s", phone.name, user, err, phone.report(gw))
+		case <-phone.Done():
+			t.Fatalf("sipp %s exited before %s registered: %v\n%s", phone.Name, user, phone.Err, phone.report(gw))
 		case <-time.After(20 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {

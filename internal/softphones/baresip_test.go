@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/teamline/teamline/internal/gwtest"
+	"github.com/teamline/teamline/internal/sipptest"
 )
 
 // TestBaresip: Debian 12's baresip registers as alice with digest
@@ -62,7 +63,7 @@ snd_path		%s
 const baresipAccount = "<sip:%s@%s>;auth_pass=%s;answermode=auto\n"
 
 type baresip struct {
-	*proc
+	*sipptest.Proc
 	dir  string
 	ctrl net.Conn
 
@@ -91,22 +92,22 @@ func startBaresip(t *testing.T, registrar string) *baresip {
 	// -v: debug output, -s: SIP trace; both only shown when the test fails.
 	cmd := exec.Command("baresip", "-f", b.dir, "-v", "-s")
 	cmd.Env = append(os.Environ(), "HOME="+b.dir)
-	b.proc = startProc(t, "baresip", cmd)
+	b.Proc = sipptest.StartProc(t, "baresip", cmd)
 	t.Cleanup(func() {
 		if b.ctrl != nil {
 			_ = b.ctrl.Close()
 		}
-		b.kill()
+		b.Kill()
 		if t.Failed() {
-			t.Logf("baresip output (tail):\n%s\nctrl_tcp events: %v", gwtest.Tail(b.out.String(), 300), b.eventList())
+			t.Logf("baresip output (tail):\n%s\nctrl_tcp events: %v", gwtest.Tail(b.Out.String(), 300), b.eventList())
 		}
 	})
 
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(ctrlPort))
 	waitFor(t, 20*time.Second, "baresip's ctrl_tcp listening on "+addr, func() bool {
 		select {
-		case <-b.done:
-			t.Fatalf("baresip exited:\n%s", b.out.String())
+		case <-b.Done():
+			t.Fatalf("baresip exited:\n%s", b.Out.String())
 		default:
 		}
 		c, err := net.Dial("tcp", addr)

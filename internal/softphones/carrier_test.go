@@ -2,8 +2,6 @@ package softphones
 
 import (
 	"net"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -19,28 +17,17 @@ import (
 // playing trunkTone).
 
 // sippRun is one SIPp process.
-type sippRun struct {
-	*proc
-	name string
-	dir  string
-}
+type sippRun struct{ *sipptest.Run }
 
-// startSIPp runs SIPp with args plus message and error logs in a temporary
-// directory; it is killed when the test ends, and its logs are printed if
-// the test failed.
+// startSIPp runs SIPp with args for one call of at most 60 s; it is killed
+// when the test ends, and its logs are printed if the test failed.
 func startSIPp(t *testing.T, name string, args ...string) *sippRun {
 	t.Helper()
-	dir := t.TempDir()
-	all := append([]string{
-		"-nostdin", "-m", "1", "-timeout", "60s", "-timeout_error",
-		"-trace_msg", "-message_file", filepath.Join(dir, "messages.log"),
-		"-trace_err", "-error_file", filepath.Join(dir, "errors.log"),
-	}, args...)
-	s := &sippRun{proc: startProc(t, name, exec.Command("sipp", all...)), name: name, dir: dir}
+	s := &sippRun{sipptest.Start(t, name, 60*time.Second, args...)}
 	t.Cleanup(func() {
-		s.kill()
+		s.Kill()
 		if t.Failed() {
-			t.Logf("%s (SIPp):\n%s", name, s.report())
+			t.Logf("%s (SIPp):\n%s", name, s.Report())
 		}
 	})
 	return s
@@ -51,24 +38,13 @@ func startSIPp(t *testing.T, name string, args ...string) *sippRun {
 func (s *sippRun) wait(t *testing.T) {
 	t.Helper()
 	select {
-	case <-s.done:
-		if s.err != nil {
-			t.Fatalf("%s: SIPp: %v", s.name, s.err)
+	case <-s.Done():
+		if s.Err != nil {
+			t.Fatalf("%s: SIPp: %v", s.Name, s.Err)
 		}
 	case <-time.After(60 * time.Second):
-		t.Fatalf("%s: SIPp still in its scenario after 60s", s.name)
+		t.Fatalf("%s: SIPp still in its scenario after 60s", s.Name)
 	}
-}
-
-// messages is SIPp's message log so far, with LF line ends.
-func (s *sippRun) messages() string {
-	b, _ := os.ReadFile(filepath.Join(s.dir, "messages.log"))
-	return strings.ReplaceAll(string(b), "\r\n", "\n")
-}
-
-func (s *sippRun) report() string {
-	errs, _ := os.ReadFile(filepath.Join(s.dir, "errors.log"))
-	return "--- output:\n" + s.out.String() + "\n--- errors:\n" + string(errs) + "\n--- messages:\n" + s.messages()
 }
 
 // trunkAnswer is the carrier behind the outbound trunk.
@@ -97,7 +73,7 @@ func (a *trunkAnswer) invite(t *testing.T) string {
 	t.Helper()
 	var inv string
 	waitFor(t, 30*time.Second, "an INVITE at the outbound carrier", func() bool {
-		_, after, ok := strings.Cut(a.messages(), "\nINVITE sip:")
+		_, after, ok := strings.Cut(a.Messages(), "\nINVITE sip:")
 		if !ok {
 			return false
 		}

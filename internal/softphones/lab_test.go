@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/teamline/teamline/internal/gwtest"
-	"github.com/teamline/teamline/internal/testlog"
 )
 
 // The lab: one gateway, one agent with a SIP password and a personal
@@ -66,42 +65,6 @@ func needCommand(t *testing.T, command, pkg string) {
 	t.Helper()
 	if _, err := exec.LookPath(command); err != nil {
 		t.Fatalf("%s not found: install the Debian package %s (apt-get install %s); .ci/run does", command, pkg, pkg)
-	}
-}
-
-// proc is a program the test runs (a phone, SIPp), its output kept.
-type proc struct {
-	cmd  *exec.Cmd
-	out  testlog.Buffer
-	done chan struct{}
-	err  error // the exit, once done is closed
-}
-
-// startProc starts cmd with its output in out; it is killed when the test
-// ends if it is still running then. name is the program in failures.
-func startProc(t *testing.T, name string, cmd *exec.Cmd) *proc {
-	t.Helper()
-	p := &proc{cmd: cmd, done: make(chan struct{})}
-	cmd.Stdout, cmd.Stderr = &p.out, &p.out
-	cmd.WaitDelay = time.Second
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	go func() {
-		p.err = cmd.Wait()
-		close(p.done)
-	}()
-	t.Cleanup(p.kill)
-	return p
-}
-
-// kill ends the program unless it has ended, and waits for it.
-func (p *proc) kill() {
-	select {
-	case <-p.done:
-	default:
-		_ = p.cmd.Process.Kill()
-		<-p.done
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/teamline/teamline/internal/gwtest"
+	"github.com/teamline/teamline/internal/sipptest"
 )
 
 // TestLinphonec: Linphone's console client (linphonec 5.1) registers as
@@ -59,7 +60,7 @@ realm=teamline
 `
 
 type linphonec struct {
-	*proc
+	*sipptest.Proc
 	dir   string
 	stdin io.WriteCloser
 }
@@ -96,19 +97,19 @@ func startLinphonec(t *testing.T, registrar string) *linphonec {
 	if p.stdin, err = cmd.StdinPipe(); err != nil {
 		t.Fatal(err)
 	}
-	p.proc = startProc(t, "linphonec", cmd)
+	p.Proc = sipptest.StartProc(t, "linphonec", cmd)
 	t.Cleanup(func() {
 		// "quit" unregisters and exits; a linphonec that does not is
 		// killed.
 		_, _ = io.WriteString(p.stdin, "quit\n")
 		select {
-		case <-p.done:
+		case <-p.Done():
 		case <-time.After(5 * time.Second):
-			p.kill()
+			p.Kill()
 		}
 		if t.Failed() {
 			log, _ := os.ReadFile(filepath.Join(p.dir, "linphonec.log"))
-			t.Logf("linphonec output:\n%s\nlinphonec log (tail):\n%s", p.out.String(), gwtest.Tail(string(log), 400))
+			t.Logf("linphonec output:\n%s\nlinphonec log (tail):\n%s", p.Out.String(), gwtest.Tail(string(log), 400))
 		}
 	})
 	p.command(t, "soundcard use files")
@@ -129,11 +130,11 @@ func (p *linphonec) waitOutput(t *testing.T, what string, n int) {
 	t.Helper()
 	waitFor(t, 30*time.Second, fmt.Sprintf("linphonec printing %q (#%d)", what, n), func() bool {
 		select {
-		case <-p.done:
-			t.Fatalf("linphonec exited:\n%s", p.out.String())
+		case <-p.Done():
+			t.Fatalf("linphonec exited:\n%s", p.Out.String())
 		default:
 		}
-		return strings.Count(p.out.String(), what) >= n
+		return strings.Count(p.Out.String(), what) >= n
 	})
 }
 
