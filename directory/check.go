@@ -30,6 +30,12 @@ var (
 	reCallerName = regexp.MustCompile(`^[A-Za-z0-9,. ]{1,15}$`)
 )
 
+// ValidUsername reports whether s is a well-formed username: 1-64
+// lower-case letters, digits, '.', '_' or '-', starting with a letter or
+// digit. The SIP gateway checks names from the network against it before
+// looking them up.
+func ValidUsername(s string) bool { return reUsername.MatchString(s) }
+
 // text checks a free-text field: valid UTF-8, no control characters, at
 // most max characters.
 func (v *ValidationError) text(field, s string, max int) {

@@ -162,7 +162,7 @@ func (s *Service) checkUser(ctx context.Context, q Queries, u *User, old *User) 
 	}
 
 	v := &ValidationError{Object: "user"}
-	if !reUsername.MatchString(u.Username) {
+	if !ValidUsername(u.Username) {
 		v.add("username", "must be 1-64 of a-z 0-9 . _ - starting with a letter or digit")
 	}
 	v.required("name", u.Name, maxName)

@@ -137,6 +137,20 @@ func TestDigestVerifyWithoutSecret(t *testing.T) {
 		if got := n.verify(req, c, directory.SIPCredential{}); got != authFailed {
 			t.Errorf("%q: verify without a secret = %v, want failed", alg, got)
 		}
+		// Even the right answer to the stand-in secret fails: a name
+		// without a secret never authenticates.
+		ha1 := nobody.HA1MD5
+		if alg == "SHA-256" {
+			ha1 = nobody.HA1SHA256
+		}
+		c, err = digest.Digest(&digest.Challenge{Realm: "teamline", Nonce: n.issue(), Algorithm: alg, QOP: []string{"auth"}},
+			digest.Options{Method: "INVITE", URI: "sip:+15125550100@gw.example", Username: "nobody", A1: ha1, Count: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := n.verify(req, c, directory.SIPCredential{}); got != authFailed {
+			t.Errorf("%q: the stand-in secret's own answer = %v, want failed", alg, got)
+		}
 	}
 }
 

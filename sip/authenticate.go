@@ -45,14 +45,10 @@ func (s *Server) identify(ctx context.Context, req *gosip.Request) (party, error
 		return party{}, err
 	}
 	if t := b.trunkByInboundUser(cred.Username); t != nil {
-		switch s.nonces.verify(req, cred, t.inboundHA1) {
-		case authOK:
-			s.guard.succeed(src)
-			return party{trunk: t}, nil
-		case authStale:
-			return party{}, s.challenge(req, true)
+		if err := s.verify(req, src, cred, t.inboundHA1, "trunk"); err != nil {
+			return party{}, err
 		}
-		return party{}, s.authFailed(src, "trunk", cred.Username)
+		return party{trunk: t}, nil
 	}
 	u, err := s.checkUser(ctx, req, src, cred)
 	if err != nil {
@@ -107,14 +103,25 @@ func (s *Server) checkUser(ctx context.Context, req *gosip.Request, src netip.Ad
 			user, known = u, *u.SIP
 		}
 	}
+	if err := s.verify(req, src, cred, known, "user"); err != nil {
+		return directory.User{}, err
+	}
+	return user, nil
+}
+
+// verify checks cred against the secret known of a kind of identity
+// ("trunk" or "user"): nil when it holds (the address's failures are
+// forgotten), else the answer: a fresh challenge for a stale nonce,
+// authFailed's for the rest.
+func (s *Server) verify(req *gosip.Request, src netip.Addr, cred *digest.Credentials, known directory.SIPCredential, kind string) error {
 	switch s.nonces.verify(req, cred, known) {
 	case authOK:
 		s.guard.succeed(src)
-		return user, nil
+		return nil
 	case authStale:
-		return directory.User{}, s.challenge(req, true)
+		return s.challenge(req, true)
 	}
-	return directory.User{}, s.authFailed(src, "user", cred.Username)
+	return s.authFailed(src, kind, cred.Username)
 }
 
 // authFailed counts a failed authentication, per address (the guard) and

@@ -41,6 +41,8 @@ func TestSessionBody(t *testing.T) {
 			body: multipartBody("unique-boundary-1", sdpPart, isup), want: testSDP},
 		{name: "multipart, sdp second, disposition session", ctype: `multipart/mixed; boundary="b 2"`,
 			body: multipartBody("b 2", isup, "Content-Type: application/sdp\r\nContent-Disposition: session\r\n\r\n"+testSDP), want: testSDP},
+		{name: "multipart/mixed with two sdp parts takes the first", ctype: "multipart/mixed;boundary=x",
+			body: multipartBody("x", sdpPart, "Content-Type: application/sdp\r\n\r\nv=0 second\r\n"), want: testSDP},
 		{name: "multipart without sdp", ctype: "multipart/mixed;boundary=x",
 			body: multipartBody("x", isup), code: 415},
 		{name: "multipart with early-session sdp only", ctype: "multipart/mixed;boundary=x",

@@ -1,9 +1,13 @@
 package sip
 
 import (
+	"net/url"
 	"strings"
+	"unicode/utf8"
 
 	gosip "github.com/emiago/sipgo/sip"
+
+	"github.com/teamline/teamline/directory"
 )
 
 // Dialled users. The user part of a Request-URI (whom a call or text is
@@ -74,9 +78,9 @@ func dialledOf(u gosip.Uri) (dialled, error) {
 //     +15125550100); an escaped ';' or a control byte is refused;
 //   - a number keeps its digits and leading '+' and loses its visual
 //     separators '-', '.', '(' and ')' (RFC 3966 5.1.1);
-//   - anything else must be a possible username (as directory/check.go
-//     has it: a letter or digit, then letters, digits, '.', '_', '-', at
-//     most 64) and is lowered.
+//   - anything else must be a possible username (directory.ValidUsername,
+//     in any case: a letter or digit, then letters, digits, '.', '_', '-',
+//     at most 64) and is lowered.
 func cleanUser(raw string) (dialled, error) {
 	switch {
 	case raw == "":
@@ -90,9 +94,11 @@ func cleanUser(raw string) (dialled, error) {
 		}
 	}
 	base, _, hasParams := strings.Cut(raw, ";")
-	v, ok := unescape(base)
+	// RFC 3261 25.1 escapes are URI %HH escapes: a '%' without two hex
+	// digits after it is malformed. ('+' stays '+': this is no query.)
+	v, err := url.PathUnescape(base)
 	switch {
-	case !ok:
+	case err != nil:
 		return dialled{}, notDiallable("has a bad %-escape")
 	case v == "":
 		return dialled{}, notDiallable("missing")
@@ -118,46 +124,6 @@ func userChar(c byte) bool {
 	return strings.IndexByte("-_.!~*'()%&=+$,;?/", c) >= 0
 }
 
-// unescape undoes RFC 3261 25.1 escapes (%HH). A '%' without two hex digits
-// after it is malformed.
-func unescape(s string) (string, bool) {
-	if !strings.Contains(s, "%") {
-		return s, true
-	}
-	var b strings.Builder
-	b.Grow(len(s))
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c != '%' {
-			b.WriteByte(c)
-			continue
-		}
-		if i+2 >= len(s) {
-			return "", false
-		}
-		hi, ok1 := unhex(s[i+1])
-		lo, ok2 := unhex(s[i+2])
-		if !ok1 || !ok2 {
-			return "", false
-		}
-		b.WriteByte(hi<<4 | lo)
-		i += 2
-	}
-	return b.String(), true
-}
-
-func unhex(c byte) (byte, bool) {
-	switch {
-	case c >= '0' && c <= '9':
-		return c - '0', true
-	case c >= 'a' && c <= 'f':
-		return c - 'a' + 10, true
-	case c >= 'A' && c <= 'F':
-		return c - 'A' + 10, true
-	}
-	return 0, false
-}
-
 // phoneDigits returns v without visual separators if v is a phone number:
 // an optional leading '+', then digits and separators, at least one digit.
 func phoneDigits(v string) (string, bool) {
@@ -180,23 +146,17 @@ func phoneDigits(v string) (string, bool) {
 	return b.String(), digits > 0
 }
 
-// plausibleUsername reports whether s could be a directory username (any
-// case): 1-64 letters, digits, '.', '_' or '-', starting with a letter or
-// digit. Only such names are looked up.
+// plausibleUsername reports whether s could be a directory username in any
+// ASCII case (directory.ValidUsername): only such names are looked up.
+// Other letters do not fold into the rule's ("\u212a", the Kelvin sign,
+// lowers to 'k').
 func plausibleUsername(s string) bool {
-	if s == "" || len(s) > maxDialled {
-		return false
-	}
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-		case i > 0 && (c == '.' || c == '_' || c == '-'):
-		default:
+		if s[i] >= utf8.RuneSelf {
 			return false
 		}
 	}
-	return true
+	return directory.ValidUsername(strings.ToLower(s))
 }
 
 // callerOf cleans the From user of req as the caller's number or name; a

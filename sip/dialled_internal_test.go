@@ -43,6 +43,9 @@ func TestCleanUser(t *testing.T) {
 		{strings.Repeat("a", 65), "", false, 404},
 		{strings.Repeat("5", 20000), "", false, 404},
 		{"ümlaut", "", false, 404},
+		{"%C3%BCmlaut", "", false, 404},
+		{"%E2%84%AAate", "", false, 404}, // the Kelvin sign lowers to 'k', but is no letter of a username
+		{"ALICE.Doe", "alice.doe", false, 0},
 	}
 	for _, tt := range tests {
 		d, err := cleanUser(tt.raw)

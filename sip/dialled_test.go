@@ -45,15 +45,10 @@ func TestDialledNumberCleaned(t *testing.T) {
 }
 
 // countingBackend counts every directory and router call a request makes:
-// a user part that is refused must not cost one.
+// a user part that is refused must not cost one. User lookups are counted
+// by userLookups.
 type countingBackend struct {
-	sip.Directory
-	n atomic.Int32
-}
-
-func (c *countingBackend) GetUserByUsername(ctx context.Context, u string) (directory.User, error) {
-	c.n.Add(1)
-	return c.Directory.GetUserByUsername(ctx, u)
+	userLookups
 }
 
 func (c *countingBackend) GetSettings(ctx context.Context) (directory.Settings, error) {
@@ -94,7 +89,7 @@ func TestDialledGarbageRefusedBeforeLookup(t *testing.T) {
 	var dir *countingBackend
 	gw := startGatewayWith(t, gatewayTeam, func(b *sip.Backend) {
 		b.Trunks = []sip.Trunk{{Name: "carrier", Proxy: "127.0.0.1:9", Inbound: trunkSource}}
-		dir = &countingBackend{Directory: b.Directory}
+		dir = &countingBackend{userLookups{Directory: b.Directory}}
 		b.Directory = dir
 		b.Router = countingRouter{Router: b.Router, n: &dir.n}
 	})

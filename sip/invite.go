@@ -71,9 +71,9 @@ func (s *Server) serveInvite(ctx context.Context, log *slog.Logger, req *gosip.R
 		return
 	}
 	c := &call{s: s, log: log, start: b.Now(), offerA: offer, ended: make(chan struct{}), hops: hops - 1}
+	// plan fills in the rest of the record: From and To as its direction
+	// has them.
 	c.rec = billing.CallRecord{CallID: callID(req), Node: b.Node, Start: c.start}
-	from, _ := callerOf(req)
-	c.rec.From, c.rec.To = from, to.value
 
 	pctx, cancel := context.WithTimeout(ctx, telephonyTimeout)
 	plan, err := s.plan(pctx, c, p, req, to)
