@@ -9,6 +9,8 @@ import (
 	"time"
 
 	gosip "github.com/emiago/sipgo/sip"
+
+	"github.com/teamline/teamline/sip/intake"
 )
 
 // methodHandler decides the final answer to one request: nil is 200 OK, an
@@ -211,7 +213,7 @@ func checkRequire(req *gosip.Request) error {
 	for _, h := range req.GetHeaders("Require") {
 		for tag := range strings.SplitSeq(h.Value(), ",") {
 			tag = strings.TrimSpace(tag)
-			if tag != "" && len(tags) < maxUnsupported && isToken(tag) {
+			if len(tags) < maxUnsupported && len(tag) <= 64 && intake.IsToken(tag) {
 				tags = append(tags, tag)
 			}
 		}
@@ -220,24 +222,6 @@ func checkRequire(req *gosip.Request) error {
 		return nil
 	}
 	return &badExtensionError{tags: tags}
-}
-
-// isToken reports whether s is an RFC 3261 25.1 token, so it can be echoed in
-// a header safely.
-func isToken(s string) bool {
-	if len(s) > 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-		case strings.IndexByte("-.!%*_+`'~", c) >= 0:
-		default:
-			return false
-		}
-	}
-	return true
 }
 
 // requestLog returns the logger for one request's lines: every call-path line

@@ -304,7 +304,7 @@ func quoteName(line string) string {
 	if len(name) > 32 {
 		name = name[:32]
 	}
-	if !isToken(name) {
+	if !IsToken(name) {
 		return "(unnamed)"
 	}
 	return name
@@ -330,7 +330,7 @@ func (m *message) startLine(line string, maxURI int) *fault {
 		return newFault(400, "Bad Request", "not_sip", "not a SIP message")
 	}
 	method, rest, ok := strings.Cut(line, " ")
-	if !ok || !isToken(method) {
+	if !ok || !IsToken(method) {
 		m.method = method
 		return newFault(400, "Bad Request Line", "bad_request_line", "the request line is not METHOD SP Request-URI SP SIP/2.0")
 	}
@@ -411,7 +411,7 @@ func (c *Checker) readHeaders(m *message, lines []string) *fault {
 	for _, line := range lines {
 		name, value, ok := strings.Cut(line, ":")
 		name = trimRightWSP(name)
-		if !ok || !isToken(name) {
+		if !ok || !IsToken(name) {
 			if f == nil {
 				f = newFault(400, "Bad Header", "bad_header", "a header line without a name and colon: "+quoteName(line))
 			}

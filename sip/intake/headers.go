@@ -76,8 +76,9 @@ func kindOf(name string) (kind, string) {
 	return kindOther, name
 }
 
-// isToken reports whether s is an RFC 3261 25.1 token.
-func isToken(s string) bool {
+// IsToken reports whether s is an RFC 3261 25.1 token (so it can be echoed
+// in a header safely, too).
+func IsToken(s string) bool {
 	if s == "" {
 		return false
 	}
@@ -444,7 +445,7 @@ func appendAddress(dst []byte, s string, angleOnly bool) ([]byte, error) {
 		if display == "" {
 			display = trimWSP(s[:strings.IndexByte(s, '<')])
 			for w := range strings.FieldsSeq(display) {
-				if !isToken(w) {
+				if !IsToken(w) {
 					return nil, errorf("display name %q must be quoted", truncate(display, 32))
 				}
 			}
@@ -508,7 +509,7 @@ func plainCSeq(s string) (plain, method string, err error) {
 		return "", "", errorf("sequence number %s above 2^31-1", truncate(s[:n], 24))
 	}
 	method = trimLeftWSP(s[n:])
-	if !isToken(method) {
+	if !IsToken(method) {
 		return "", "", errorf("bad method %q", truncate(method, 32))
 	}
 	seq, _ := strconv.ParseUint(s[:n], 10, 32)
@@ -532,7 +533,7 @@ func plainMediaType(s string) (string, error) {
 	for n < len(rest) && tokenChar(rest[n]) {
 		n++
 	}
-	if !ok || !isToken(t) || n == 0 {
+	if !ok || !IsToken(t) || n == 0 {
 		return "", errorf("%q is not type/subtype", truncate(s, 32))
 	}
 	dst := make([]byte, 0, len(s))
