@@ -260,19 +260,14 @@ type via struct {
 	rport     bool
 }
 
-// parseVia reads one via-parm (RFC 3261 20.42, 25.1):
+// plainVia reads one via-parm (RFC 3261 20.42, 25.1):
 //
 //	sent-protocol LWS sent-by *( SEMI via-params )
 //	sent-protocol = protocol-name SLASH protocol-version SLASH transport
 //	sent-by       = host [ COLON port ]
 //
 // with SWS around "/", ":", ";" and "=".
-func parseVia(s string) (via, error) {
-	v, _, err := plainVia(s, nil)
-	return v, err
-}
-
-// plainVia parses a via-parm and appends it in plain form.
+// It appends the via-parm in plain form to dst.
 func plainVia(s string, dst []byte) (via, []byte, error) {
 	var v via
 	var parts [3]string
